@@ -1,0 +1,49 @@
+# Finds every dependency; a missing one stops configure naming the Debian package to install.
+
+function(cuvi_require found what package)
+  if(NOT ${found})
+    message(FATAL_ERROR "cuvi: ${what} not found. On Debian: sudo apt-get install ${package}")
+  endif()
+endfunction()
+
+include(CheckLanguage)
+check_language(CUDA)
+if(NOT CMAKE_CUDA_COMPILER)
+  message(FATAL_ERROR "cuvi: the CUDA compiler (nvcc) was not found. Install the CUDA Toolkit 13 "
+    "(https://developer.nvidia.com/cuda-downloads, or Debian's nvidia-cuda-toolkit) and put nvcc on PATH "
+    "or pass -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc")
+endif()
+enable_language(CUDA)
+
+find_package(CUDAToolkit)
+cuvi_require(CUDAToolkit_FOUND "CUDA Toolkit (cudart, cuBLAS, cuRAND)" "nvidia-cuda-toolkit")
+foreach(lib cudart cublas cublasLt curand)
+  if(NOT TARGET CUDA::${lib})
+    message(FATAL_ERROR "cuvi: CUDA library ${lib} not found in the CUDA Toolkit at ${CUDAToolkit_LIBRARY_DIR}")
+  endif()
+endforeach()
+if(NOT EXISTS "${CUDAToolkit_INCLUDE_DIRS}/cub/cub.cuh" AND NOT EXISTS "${CUDAToolkit_INCLUDE_DIRS}/cccl/cub/cub.cuh")
+  message(FATAL_ERROR "cuvi: CUB/Thrust headers (CCCL) not found under ${CUDAToolkit_INCLUDE_DIRS}")
+endif()
+
+find_package(HDF5 COMPONENTS C)
+cuvi_require(HDF5_FOUND "HDF5 C library" "libhdf5-dev")
+if(NOT TARGET hdf5::hdf5)
+  add_library(hdf5::hdf5 INTERFACE IMPORTED)
+  target_include_directories(hdf5::hdf5 INTERFACE ${HDF5_INCLUDE_DIRS})
+  target_link_libraries(hdf5::hdf5 INTERFACE ${HDF5_C_LIBRARIES})
+  target_compile_definitions(hdf5::hdf5 INTERFACE ${HDF5_DEFINITIONS})
+endif()
+
+find_package(OpenMP)
+cuvi_require(OpenMP_CXX_FOUND "OpenMP for C++" "libgomp1 (part of g++)")
+find_package(Threads REQUIRED)
+
+if(CUVI_BUILD_TESTS)
+  find_package(GTest)
+  cuvi_require(GTest_FOUND "GoogleTest" "libgtest-dev")
+endif()
+if(CUVI_BUILD_BENCH)
+  find_package(benchmark)
+  cuvi_require(benchmark_FOUND "Google Benchmark" "libbenchmark-dev")
+endif()

@@ -6,11 +6,27 @@ namespace cuvi {
 namespace ops {
 void register_linear_ops(Registry& r);
 void register_unary_ops(Registry& r);
+void register_elementwise_ops(Registry& r);
+void register_reduce_ops(Registry& r);
+void register_norm_ops(Registry& r);
+void register_embedding_ops(Registry& r);
+void register_likelihood_ops(Registry& r);
+void register_sampling_ops(Registry& r);
+void register_attention_ops(Registry& r);
+void register_optimizer_ops(Registry& r);
 }  // namespace ops
 
 void register_all_ops(Registry& r) {
   ops::register_linear_ops(r);
   ops::register_unary_ops(r);
+  ops::register_elementwise_ops(r);
+  ops::register_reduce_ops(r);
+  ops::register_norm_ops(r);
+  ops::register_embedding_ops(r);
+  ops::register_likelihood_ops(r);
+  ops::register_sampling_ops(r);
+  ops::register_attention_ops(r);
+  ops::register_optimizer_ops(r);
 }
 
 }  // namespace cuvi

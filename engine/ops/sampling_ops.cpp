@@ -1,0 +1,8 @@
+// Op family "sampling" (see engine/ops/README.md for the catalog).
+#include "engine/ops/op_util.h"
+
+namespace cuvi::ops {
+
+void register_sampling_ops(Registry& r) { (void)r; }
+
+}  // namespace cuvi::ops

@@ -5,20 +5,42 @@
 #include <string>
 
 #include "engine/error.h"
+#include "tools/cli/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const cuvi::cli::Argv&);
+  const char* help;
+};
+
+const Command kCommands[] = {
+    {"inspect", cuvi::cli::cmd_inspect, "describe an .h5ad/.h5/.h5mu file, or report why it is unreadable"},
+};
+
+void usage(FILE* f) {
+  std::fputs("usage: cuvi <command> [options]   (cuvi <command> --help for its options)\n\ncommands:\n", f);
+  for (const Command& c : kCommands) std::fprintf(f, "  %-10s %s\n", c.name, c.help);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  const char* usage =
-      "usage: cuvi <command> [options]\n"
-      "commands: train, latent, normalize, de, evaluate, simulate, inspect, info\n";
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
-    std::fputs(usage, argc < 2 ? stderr : stdout);
+    usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
-  try {
-    std::fprintf(stderr, "cuvi: error: unknown command '%s'\n%s", argv[1], usage);
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cuvi: error: %s\n", e.what());
-    return 1;
+  for (const Command& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    try {
+      return c.run(cuvi::cli::Argv(argv + 2, argv + argc));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cuvi %s: error: %s\n", c.name, e.what());
+      return 1;
+    }
   }
+  std::fprintf(stderr, "cuvi: error: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
 }

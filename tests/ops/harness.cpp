@@ -208,9 +208,14 @@ RunResult run_op(Backend& backend, const OpDef& op, const TestCase& tc, const st
       r.guards_intact = false;
       r.guard_report = "a kernel of " + op.name + "/" + tc.label + " wrote outside its output tensor";
     }
-  // Mutated inputs (running statistics) are returned after the outputs for inspection.
+  // Mutated inputs (running statistics, optimizer state) are returned for comparison; they are
+  // also appended to aux for callers that inspect them there.
+  r.mutated.resize(op.n_in);
   for (int i = 0; i < op.n_in; ++i)
-    if (((op.mutated_inputs >> i) & 1u) && in[i].defined()) r.aux.push_back(download(in[i]));
+    if (((op.mutated_inputs >> i) & 1u) && in[i].defined()) {
+      r.mutated[i] = download(in[i]);
+      r.aux.push_back(r.mutated[i]);
+    }
   return r;
 }
 

@@ -20,6 +20,7 @@ struct HostTensor {
 
 struct RunResult {
   std::vector<HostTensor> out, aux, d_in;
+  std::vector<HostTensor> mutated;  // per input: its value after forward when the op updates it in place
   bool guards_intact = true;
   std::string guard_report;
 };

@@ -87,6 +87,11 @@ TEST_P(OpCpu, Float32AgreesWithFloat64) {
     const std::string e = compare(r64.out[j], r32.out[j], tol, c.id + " output " + std::to_string(j));
     EXPECT_TRUE(e.empty()) << e;
   }
+  for (size_t i = 0; i < r64.mutated.size(); ++i) {
+    if (!r64.mutated[i].present) continue;
+    const std::string e = compare(r64.mutated[i], r32.mutated[i], tol, c.id + " updated input " + std::to_string(i));
+    EXPECT_TRUE(e.empty()) << e;
+  }
   for (size_t i = 0; i < r64.d_in.size(); ++i) {
     if (!r64.d_in[i].present) continue;
     const std::string e = compare(r64.d_in[i], r32.d_in[i], tol, c.id + " gradient of input " + std::to_string(i));

@@ -44,6 +44,11 @@ TEST_P(OpCuda, ForwardAndBackwardMatchCpuReference) {
     const std::string e = compare(ref.out[j], got.out[j], tol, c.id + " output " + std::to_string(j));
     EXPECT_TRUE(e.empty()) << e;
   }
+  for (size_t i = 0; i < ref.mutated.size(); ++i) {
+    if (!ref.mutated[i].present) continue;
+    const std::string e = compare(ref.mutated[i], got.mutated[i], tol, c.id + " updated input " + std::to_string(i));
+    EXPECT_TRUE(e.empty()) << e;
+  }
   for (size_t i = 0; i < ref.d_in.size(); ++i) {
     if (!ref.d_in[i].present) continue;
     const std::string e = compare(ref.d_in[i], got.d_in[i], tol, c.id + " gradient of input " + std::to_string(i));

@@ -1,0 +1,79 @@
+// Adam implementation: segment table of used parameters (adjacent ones merged), CPU reference or
+// one CUDA launch per step; step counter and clipping scale live in the backend's step scalars.
+#include "engine/optimizer.h"
+
+#include "kernels/cpu/adam.h"
+#include "kernels/cuda/adam.h"
+
+namespace cuvi {
+
+Adam::Adam(Backend& backend, ParamStore& params, const AdamConfig& config)
+    : m_backend(backend), m_params(params), m_config(config) {
+  CUVI_CHECK(params.allocated(), "optimizer created before the parameters were allocated");
+  set_lr(config.lr);
+}
+
+void Adam::set_lr(double lr) {
+  StepScalars s = m_backend.read_scalars();
+  s.lr = lr;
+  m_backend.write_scalars(s);
+}
+
+void Adam::set_used(const std::vector<int>& params_with_grad) {
+  if (params_with_grad == m_used && !m_segments.empty()) return;
+  m_used = params_with_grad;
+  m_segments.clear();
+  m_max_segment = 0;
+  for (int id : m_used) {
+    const ParamEntry& e = m_params.entry(id);
+    const int64_t start = static_cast<int64_t>(e.offset), len = e.shape.numel();
+    const size_t k = m_segments.size();
+    if (k >= 2 && m_segments[k - 2] + m_segments[k - 1] == start) {
+      m_segments[k - 1] += len;  // padding makes this rare; merge when contiguous
+    } else if (k >= 2 && start - (m_segments[k - 2] + m_segments[k - 1]) < int64_t(ParamStore::kAlignFloats)) {
+      // The gap is alignment padding (always zero: params, grads and moments start zeroed).
+      m_segments[k - 1] = start + len - m_segments[k - 2];
+    } else {
+      m_segments.push_back(start);
+      m_segments.push_back(len);
+    }
+    m_max_segment = std::max(m_max_segment, m_segments.back());
+  }
+  if (m_backend.device() == Device::CUDA && !m_segments.empty()) {
+    m_segments_dev = DeviceBuffer(m_backend, m_segments.size() * sizeof(int64_t));
+    m_backend.upload(m_segments_dev.data(), m_segments.data(), m_segments.size() * sizeof(int64_t));
+  }
+}
+
+void Adam::step() {
+  const int64_t n_seg = static_cast<int64_t>(m_segments.size() / 2);
+  ExecContext& ctx = m_backend.ctx();
+  if (m_backend.device() == Device::CPU) {
+    StepScalars& s = *ctx.scalars;
+    double scale = 1.0;
+    if (m_config.clip_norm > 0) {
+      s.grad_norm = cpu::grad_norm(m_params.flat_grads(), m_segments.data(), n_seg);
+      const double coef = m_config.clip_norm / (s.grad_norm + 1e-6);
+      scale = s.clip_scale = coef < 1.0 ? coef : 1.0;
+    }
+    const AdamConstants c = adam_constants(s.lr, m_config.beta1, m_config.beta2, m_config.eps,
+                                           m_config.weight_decay, m_config.decoupled, s.step + 1, scale);
+    cpu::adam_step<float>(c, m_params.flat_params(), m_params.flat_grads(), m_params.flat_m(), m_params.flat_v(),
+                          m_segments.data(), n_seg);
+    s.step += 1;
+    return;
+  }
+  cuda::AdamHyper h{m_config.beta1, m_config.beta2, m_config.eps, m_config.weight_decay, m_config.clip_norm,
+                    m_config.decoupled};
+  StepScalars* s = ctx.scalars;  // device pointer
+  try {
+    cuda::adam_step(static_cast<cudaStream_t>(ctx.stream), h, m_params.flat_params(), m_params.flat_grads(),
+                    m_params.flat_m(), m_params.flat_v(), static_cast<const int64_t*>(m_segments_dev.data()), n_seg,
+                    m_max_segment, &s->lr, &s->step, &s->clip_scale, &s->grad_norm, ctx.workspace,
+                    ctx.workspace_bytes, true);
+  } catch (const std::runtime_error& e) {
+    fail(e.what());
+  }
+}
+
+}  // namespace cuvi

@@ -1,0 +1,43 @@
+// Adam with coupled L2 and AdamW over the flat parameter buffer: one fused launch per step,
+// optional global gradient-norm clipping; scvi-tools' presets (scvi-multivi.md §0, §4; mrvi.md §4).
+#pragma once
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/params.h"
+
+namespace cuvi {
+
+struct AdamConfig {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  bool decoupled = false;  // AdamW
+  double clip_norm = 0;    // > 0: scale gradients so their global L2 norm is at most this
+
+  static AdamConfig scvi() { return {1e-3, 0.9, 0.999, 0.01, 1e-6, false, 0}; }
+  static AdamConfig multivi() { return {1e-4, 0.9, 0.999, 1e-8, 1e-3, true, 0}; }
+  static AdamConfig mrvi() { return {2e-3, 0.9, 0.999, 1e-8, 1e-8, false, 40}; }
+};
+
+class Adam {
+ public:
+  Adam(Backend& backend, ParamStore& params, const AdamConfig& config);
+  // Parameters that received a gradient this step (Tape::params_with_grad). torch skips the others
+  // entirely: no decay, no moment update. Uploads a new segment table only when the set changes.
+  void set_used(const std::vector<int>& params_with_grad);
+  // Clip (if configured), update every used parameter, advance the device step counter.
+  // The learning rate is read from the backend's step scalars (set with set_lr outside a step).
+  void step();
+  void set_lr(double lr);
+  const AdamConfig& config() const { return m_config; }
+
+ private:
+  Backend& m_backend;
+  ParamStore& m_params;
+  AdamConfig m_config;
+  std::vector<int> m_used;
+  std::vector<int64_t> m_segments;  // host copy, (S, 2)
+  int64_t m_max_segment = 0;
+  DeviceBuffer m_segments_dev;
+};
+
+}  // namespace cuvi

@@ -1,0 +1,46 @@
+// One Adam / AdamW element update exactly as torch.optim.Adam(W) (single-tensor path, fp32),
+// shared by the CPU reference and the CUDA kernel (scvi-multivi.md §0; mrvi.md §4).
+#pragma once
+#include <cmath>
+
+#include "kernels/common/hd.h"
+
+namespace cuvi {
+
+struct AdamConstants {
+  float lr, beta1, beta2, eps, weight_decay;
+  float step_size;             // lr / (1 - beta1^t), from double
+  float bias_correction2_sqrt; // sqrt(1 - beta2^t), from double
+  float grad_scale;            // global-norm clipping factor (1 when off)
+  bool decoupled;              // AdamW
+};
+
+CUVI_HD AdamConstants adam_constants(double lr, double beta1, double beta2, double eps, double weight_decay,
+                                     bool decoupled, long long t, double grad_scale) {
+  AdamConstants c;
+  c.lr = float(lr);
+  c.beta1 = float(beta1);
+  c.beta2 = float(beta2);
+  c.eps = float(eps);
+  c.weight_decay = float(weight_decay);
+  c.step_size = float(lr / (1.0 - pow(beta1, double(t))));
+  c.bias_correction2_sqrt = float(sqrt(1.0 - pow(beta2, double(t))));
+  c.grad_scale = float(grad_scale);
+  c.decoupled = decoupled;
+  return c;
+}
+
+CUVI_HD void adam_update(const AdamConstants& c, float& p, float g, float& m, float& v) {
+  g *= c.grad_scale;
+  if (c.decoupled) {
+    p *= 1.f - c.lr * c.weight_decay;
+  } else if (c.weight_decay != 0.f) {
+    g += c.weight_decay * p;
+  }
+  m = m + (1.f - c.beta1) * (g - m);  // torch.lerp with weight < 0.5
+  v = v * c.beta2 + (1.f - c.beta2) * g * g;
+  const float denom = sqrtf(v) / c.bias_correction2_sqrt + c.eps;
+  p = p + (-c.step_size) * (m / denom);
+}
+
+}  // namespace cuvi

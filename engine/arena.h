@@ -19,6 +19,8 @@ class Arena {
   void* allocate(size_t bytes);
   Tensor tensor(DType t, const Shape& s) { return Tensor(allocate(s.numel() * dtype_size(t)), t, m_device, s); }
   void reset() { m_used = 0; }
+  // Frees everything allocated after a mark taken with used() (loops inside one step).
+  void rewind(size_t mark) { m_used = mark < m_used ? mark : m_used; }
   size_t used() const { return m_used; }
   size_t high_water() const { return m_high; }
   size_t capacity() const { return m_buffer.size(); }

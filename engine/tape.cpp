@@ -49,6 +49,20 @@ TensorId Tape::param(const Tensor& value, const Tensor& grad, int param_index) {
 
 TensorId Tape::detach(TensorId id) { return add_slot(value(id), false, -1); }
 
+TensorId Tape::reshape(TensorId id, const Shape& shape) {
+  const Tensor& v = value(id);
+  CUVI_CHECK(shape.numel() == v.numel(), "reshape: cannot view " + v.shape.str() + " as " + shape.str());
+  CUVI_CHECK(v.is_contiguous(), "reshape: the tensor must be contiguous");
+  TensorId r = add_slot(Tensor(v.data, v.dtype, v.device, shape), m_slots[id].needs_grad, -1);
+  m_slots[r].alias_of = resolve(id);
+  return r;
+}
+
+TensorId Tape::resolve(TensorId id) const {
+  while (m_slots[id].alias_of != kNoTensor) id = m_slots[id].alias_of;
+  return id;
+}
+
 const Tensor& Tape::value(TensorId id) const {
   CUVI_CHECK(id >= 0 && id < static_cast<TensorId>(m_slots.size()), "tape: bad tensor id");
   return m_slots[id].value;
@@ -56,8 +70,12 @@ const Tensor& Tape::value(TensorId id) const {
 
 const Tensor& Tape::grad(TensorId id) const {
   static const Tensor none;
-  const Slot& s = m_slots.at(id);
-  return s.grad_written ? s.grad : none;
+  const Slot& s = m_slots.at(resolve(id));
+  if (!s.grad_written) return none;
+  if (id == resolve(id)) return s.grad;
+  thread_local Tensor view;
+  view = Tensor(s.grad.data, s.grad.dtype, s.grad.device, m_slots[id].value.shape);
+  return view;
 }
 
 bool Tape::needs_grad(TensorId id) const { return m_slots.at(id).needs_grad; }
@@ -111,7 +129,7 @@ Tensor& Tape::grad_buffer(Slot& s) {
 }
 
 void Tape::backward(TensorId loss) {
-  Slot& ls = m_slots.at(loss);
+  Slot& ls = m_slots.at(resolve(loss));
   CUVI_CHECK(ls.value.numel() == 1, "backward: the loss must hold one element, got " + ls.value.shape.str());
   CUVI_CHECK(ls.needs_grad, "backward: the loss does not depend on any parameter");
   ls.grad = Tensor(static_cast<char*>(m_one.data()) + (ls.value.dtype == DType::F64 ? 8 : 0), ls.value.dtype,
@@ -135,13 +153,16 @@ void Tape::backward(TensorId loss) {
     bool acc[kMaxOpInputs] = {};
     for (int i = 0; i < def.n_in; ++i) {
       if (node.in[i] == kNoTensor) continue;
-      Slot& s = m_slots[node.in[i]];
-      in[i] = s.value;
+      const Slot& view = m_slots[node.in[i]];
+      Slot& s = m_slots[resolve(node.in[i])];
+      in[i] = view.value;
       if (!((def.diff_inputs >> i) & 1u) || !s.needs_grad) continue;
       for (int k = 0; k < i; ++k)
-        CUVI_CHECK(node.in[k] != node.in[i] || !((def.diff_inputs >> k) & 1u),
+        CUVI_CHECK(node.in[k] == kNoTensor || resolve(node.in[k]) != resolve(node.in[i]) ||
+                       !((def.diff_inputs >> k) & 1u),
                    "op " + def.name + ": the same tensor is used twice as a differentiable input");
-      d_in[i] = grad_buffer(s);
+      const Tensor& g = grad_buffer(s);
+      d_in[i] = Tensor(g.data, g.dtype, g.device, view.value.shape);
       acc[i] = s.grad_written;
     }
     Tensor out[kMaxOpOutputs];
@@ -162,7 +183,7 @@ void Tape::backward(TensorId loss) {
       run_backward(def, io);
     }
     for (int i = 0; i < def.n_in; ++i)
-      if (d_in[i].defined()) m_slots[node.in[i]].grad_written = true;
+      if (d_in[i].defined()) m_slots[resolve(node.in[i])].grad_written = true;
   }
   m_params_with_grad.clear();
   for (const Slot& s : m_slots)

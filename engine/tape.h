@@ -25,6 +25,8 @@ class Tape {
   TensorId input(const Tensor& t);  // data or buffer: no gradient
   TensorId param(const Tensor& value, const Tensor& grad, int param_index);  // trainable
   TensorId detach(TensorId id);     // same value, gradient stops here
+  // Same memory, new shape (same element count); gradients flow to the original tensor.
+  TensorId reshape(TensorId id, const Shape& shape);
   // Runs the op's forward now (unless planning) and records it. Use kNoTensor for absent inputs.
   std::vector<TensorId> apply(const OpDef& op, std::initializer_list<TensorId> inputs, const OpParams& p = {});
   TensorId apply1(const OpDef& op, std::initializer_list<TensorId> inputs, const OpParams& p = {}) {
@@ -51,6 +53,7 @@ class Tape {
     bool needs_grad = false;
     bool grad_written = false;
     int param = -1;
+    TensorId alias_of = kNoTensor;  // reshape views share the source's gradient
   };
   struct Node {
     const OpDef* op = nullptr;
@@ -60,6 +63,7 @@ class Tape {
     OpParams p;
   };
   TensorId add_slot(const Tensor& t, bool needs_grad, int param);
+  TensorId resolve(TensorId id) const;  // follows reshape views to the slot that owns the gradient
   Tensor& grad_buffer(Slot& s);
 
   Backend* m_backend;

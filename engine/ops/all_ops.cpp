@@ -14,6 +14,8 @@ void register_likelihood_ops(Registry& r);
 void register_sampling_ops(Registry& r);
 void register_attention_ops(Registry& r);
 void register_optimizer_ops(Registry& r);
+void register_loader_ops(Registry& r);
+void register_metric_ops(Registry& r);
 }  // namespace ops
 
 void register_all_ops(Registry& r) {
@@ -27,6 +29,8 @@ void register_all_ops(Registry& r) {
   ops::register_sampling_ops(r);
   ops::register_attention_ops(r);
   ops::register_optimizer_ops(r);
+  ops::register_loader_ops(r);
+  ops::register_metric_ops(r);
 }
 
 }  // namespace cuvi

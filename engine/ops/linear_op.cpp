@@ -75,6 +75,8 @@ std::vector<TestCase> tests() {
       {"bias", {{6, 9}, {4, 9}, {4}, {}}, {uniform(), uniform(), uniform(), absent()}, {}, 9},
       {"covariates", {{7, 5}, {3, 5 + 4}, {3}, {7, 2}}, {uniform(), uniform(), uniform(), codes(4)}, {}, 5},
       {"wide", {{3, 67}, {33, 67}, {33}, {}}, {uniform(), uniform(), uniform(), absent()}, {}, 67},
+      // K = 0: a pure one-hot lookup, as for gene-batch dispersion and the library prior.
+      {"lookup_only", {{6, 0}, {5, 3}, {}, {6, 1}}, {uniform(), uniform(), absent(), codes(3)}, {}, 1},
   };
 }
 std::vector<TestCase> bench() {

@@ -34,7 +34,10 @@ __global__ void bias_codes_kernel(float* __restrict__ y, const float* __restrict
 void linear_fwd(cublasHandle_t h, cudaStream_t s, const float* x, const float* w, const float* b,
                 const int32_t* codes, float* y, int64_t N, int64_t K, int64_t C, int64_t M, int64_t J) {
   check(cublasSetStream(h, s), "cublasSetStream");
-  gemm_rm(h, false, true, N, M, K, x, K, w, K + C, y, M, false);
+  if (K > 0)
+    gemm_rm(h, false, true, N, M, K, x, K, w, K + C, y, M, false);
+  else
+    check(cudaMemsetAsync(y, 0, size_t(N * M) * sizeof(float), s), "linear zero fill");  // pure covariate lookup
   if (b || codes) {
     bias_codes_kernel<<<grid_for(N * M, 256), 256, 0, s>>>(y, w, b, codes, N, K, K + C, M, J);
     check_launch("linear bias/covariates");
@@ -70,8 +73,8 @@ void linear_bwd(cublasHandle_t h, cudaStream_t s, const float* x, const float* w
                 int64_t K, int64_t C, int64_t M, int64_t J) {
   check(cublasSetStream(h, s), "cublasSetStream");
   const int64_t ldw = K + C;
-  if (dx) gemm_rm(h, false, false, N, K, M, dy, M, w, ldw, dx, K, acc_x);
-  if (dw) gemm_rm(h, true, false, M, K, N, dy, M, x, K, dw, ldw, acc_w);
+  if (dx && K > 0) gemm_rm(h, false, false, N, K, M, dy, M, w, ldw, dx, K, acc_x);
+  if (dw && K > 0) gemm_rm(h, true, false, M, K, N, dy, M, x, K, dw, ldw, acc_w);
   if (db || (dw && C > 0)) {
     linear_bwd_cols_kernel<<<grid_for(M, 128), 128, 0, s>>>(dy, codes, dw, db, acc_w, acc_b, N, K, C, M, J);
     check_launch("linear column reductions");

@@ -16,6 +16,10 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"train", cuvi::cli::cmd_train, "train SCVI or LinearSCVI on raw counts and write a model file"},
+    {"latent", cuvi::cli::cmd_latent, "write the latent representation (obsm['X_scVI'])"},
+    {"normalize", cuvi::cli::cmd_normalize, "write denoised, normalized expression as a layer"},
+    {"info", cuvi::cli::cmd_info, "show a model's configuration, data registry and training history"},
     {"inspect", cuvi::cli::cmd_inspect, "describe an .h5ad/.h5/.h5mu file, or report why it is unreadable"},
 };
 

@@ -1,0 +1,89 @@
+// Device-resident minibatch loader: the count matrix is uploaded once as CSR (values exact), each
+// epoch's row order is a Philox shuffle computed on the device, and each minibatch is gathered and
+// densified on the device. When the matrix exceeds the memory budget, rows stream from the host in
+// super-batches, the next one prefetched while the current one trains (same minibatches either way).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/arena.h"
+#include "engine/backend.h"
+#include "engine/tensor.h"
+
+namespace cuvi {
+
+// Borrowed host CSR (cells x genes); must outlive the dataset in streaming mode.
+struct CsrView {
+  const int64_t* indptr = nullptr;  // (n_rows + 1)
+  const int32_t* indices = nullptr; // (nnz)
+  const float* data = nullptr;      // (nnz)
+  int64_t n_rows = 0, n_cols = 0;
+  int64_t nnz() const { return n_rows ? indptr[n_rows] : 0; }
+};
+
+// Per-cell covariates (host), gathered alongside the counts.
+struct CellTable {
+  std::vector<int32_t> codes;  // (R, n_codes) one-hot column offsets of [batch] + categorical covariates
+  int64_t n_codes = 0;
+  std::vector<int32_t> batch;   // (R)
+  std::vector<int32_t> labels;  // (R)
+  std::vector<float> cont;      // (R, n_cont) continuous covariates
+  int64_t n_cont = 0;
+};
+
+struct LoaderOptions {
+  size_t memory_budget_bytes = 0;  // 0: resident if the data fit 80% of free device memory
+  int64_t prefetch_batches = 32;   // minibatches per streamed super-batch
+};
+
+// One minibatch on the backend, allocated in the step arena.
+struct MiniBatch {
+  int64_t n = 0;
+  Tensor x;       // (N, G) dense counts
+  Tensor codes;   // (N, J) i32, or undefined when J = 0
+  Tensor batch;   // (N) i32
+  Tensor labels;  // (N) i32
+  Tensor cont;    // (N, C), or undefined when C = 0
+  Tensor rows;    // (N) i32 dataset row of each cell
+};
+
+class DeviceDataset {
+ public:
+  DeviceDataset(Backend& backend, const CsrView& counts, const CellTable& cells, const LoaderOptions& options = {});
+  ~DeviceDataset();
+  bool streaming() const { return m_streaming; }
+  int64_t n_rows() const { return m_counts.n_rows; }
+  int64_t n_genes() const { return m_counts.n_cols; }
+  int64_t n_codes() const { return m_cells.n_codes; }
+  int64_t n_cont() const { return m_cells.n_cont; }
+
+  // Starts an epoch over `rows` (dataset row indices), shuffled by (seed, epoch) or kept in order.
+  void begin_epoch(const std::vector<int32_t>& rows, bool shuffle, uint64_t seed, uint32_t epoch,
+                   int64_t batch_size);
+  int64_t n_batches() const;
+  int64_t batch_rows(int64_t b) const;  // cells in minibatch b
+  MiniBatch batch(int64_t b, Arena& arena);
+  // A minibatch of n cells with placeholder contents, for planning a step in a measuring arena.
+  MiniBatch planning_batch(int64_t n, Arena& measuring) const;
+  // The epoch's row order on the host (tests and inference bookkeeping; synchronises).
+  std::vector<int32_t> epoch_order();
+
+ private:
+  struct Stream;
+  MiniBatch gather(Arena& arena, const Tensor& csr_indptr, const Tensor& csr_indices, const Tensor& csr_data,
+                   const Tensor& local_rows, const int32_t* dataset_rows_dev, int64_t n);
+
+  Backend& m_backend;
+  CsrView m_counts;
+  CellTable m_cells;
+  bool m_streaming = false;
+  DeviceBuffer m_indptr, m_indices, m_data;  // resident CSR
+  DeviceBuffer m_codes, m_batch, m_labels, m_cont, m_identity;
+  DeviceBuffer m_subset, m_order, m_epoch_rows, m_scratch;
+  std::vector<int32_t> m_host_order;  // streaming: the epoch's row sequence
+  int64_t m_epoch_n = 0, m_batch_size = 0;
+  std::unique_ptr<Stream> m_stream;
+};
+
+}  // namespace cuvi

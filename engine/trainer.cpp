@@ -1,0 +1,288 @@
+// Trainer implementation: one eager tape per minibatch in a planned arena, metrics accumulated on the
+// device and read once per epoch, validation in eval mode, early stopping with a host snapshot.
+#include "engine/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "kernels/cpu/gather.h"
+
+namespace cuvi {
+namespace {
+
+constexpr uint32_t kSplitStream = 0x53504c54u;  // Philox stream of the train/validation split
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Python's round(): half to even.
+int64_t round_half_even(double x) {
+  const double f = std::floor(x);
+  const double d = x - f;
+  if (d > 0.5) return int64_t(f) + 1;
+  if (d < 0.5) return int64_t(f);
+  return (int64_t(f) % 2 == 0) ? int64_t(f) : int64_t(f) + 1;
+}
+
+std::string clock_string(double s) {
+  const int64_t t = int64_t(s + 0.5);
+  char buf[32];
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", (long long)(t / 3600), (long long)(t / 60 % 60),
+                  (long long)(t % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%lld:%02lld", (long long)(t / 60), (long long)(t % 60));
+  return buf;
+}
+
+}  // namespace
+
+DataSplit split_data(int64_t n, double train_size, int64_t batch_size, uint64_t seed) {
+  const bool given = train_size > 0;
+  const double ts = given ? train_size : 0.9;
+  CUVI_CHECK(ts > 0 && ts <= 1, "train_size must be in (0, 1]");
+  int64_t n_train = int64_t(std::ceil(ts * double(n)));
+  int64_t n_val = n - n_train;
+  CUVI_CHECK(n_train > 0, "no cells left for training (" + std::to_string(n) + " cells)");
+  int64_t n_test = 0;
+  if (!given && batch_size > 0) {
+    const int64_t rem = n_train % batch_size;
+    if (rem == 1 || rem == 2) {
+      // A last minibatch of 1-2 cells breaks BatchNorm: move those cells out of training.
+      n_train -= rem;
+      if (n_val > 0)
+        n_val += rem;
+      else
+        n_test += rem;
+    }
+  }
+  std::vector<int32_t> order(n);
+  cpu::philox_permutation(seed, 0xffffffffu, kSplitStream, n, order.data());
+  DataSplit s;
+  s.validation.assign(order.begin(), order.begin() + n_val);
+  s.train.assign(order.begin() + n_val, order.begin() + n_val + n_train);
+  s.test.assign(order.begin() + n_val + n_train, order.end());
+  return s;
+}
+
+int64_t default_max_epochs(int64_t n_cells) {
+  const int64_t e = std::min<int64_t>(round_half_even(20000.0 / double(n_cells) * 400.0), 400);
+  return std::max<int64_t>(e, 1);
+}
+
+double kl_weight_for(const TrainConfig& c, int64_t epoch, int64_t global_step) {
+  CUVI_CHECK(c.min_kl_weight <= c.max_kl_weight, "min_kl_weight must not exceed max_kl_weight");
+  const double slope = c.max_kl_weight - c.min_kl_weight;
+  if (c.n_epochs_kl_warmup > 0) {
+    if (epoch < c.n_epochs_kl_warmup) return slope * (double(epoch) / double(c.n_epochs_kl_warmup)) + c.min_kl_weight;
+    return c.max_kl_weight;
+  }
+  if (c.n_steps_kl_warmup > 0) {
+    if (global_step < c.n_steps_kl_warmup)
+      return slope * (double(global_step) / double(c.n_steps_kl_warmup)) + c.min_kl_weight;
+    return c.max_kl_weight;
+  }
+  return c.max_kl_weight;
+}
+
+size_t plan_step_bytes(Backend& backend, TrainableModel& model, DeviceDataset& data, int64_t batch_size,
+                       bool training) {
+  Arena plan = Arena::measuring(backend.device(), "plan");
+  Tape tape(backend, plan);
+  tape.begin_step();
+  const MiniBatch mb = data.planning_batch(batch_size, plan);
+  const StepTensors st = model.record(tape, mb, training);
+  if (training) tape.backward(st.loss);
+  return plan.high_water();
+}
+
+Trainer::Trainer(Backend& backend, TrainableModel& model, DeviceDataset& data, const TrainConfig& config)
+    : m_backend(backend), m_model(model), m_data(data), m_config(config), m_acc(backend, 8 * sizeof(float)) {
+  CUVI_CHECK(config.batch_size > 0, "--batch-size must be positive");
+}
+
+void Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t epoch, std::vector<double>& sums,
+                        double& loss_sum, int64_t& steps) {
+  m_backend.fill_zero(m_acc.data(), m_acc.size());
+  const Device dev = m_backend.device();
+  Tensor acc(m_acc.data(), DType::F32, dev, Shape{4});
+  Tensor acc_loss(static_cast<float*>(m_acc.data()) + 4, DType::F32, dev, Shape{4});
+  m_data.begin_epoch(rows, training, m_config.seed, uint32_t(epoch), m_config.batch_size);
+  Tape tape(m_backend, m_arena);
+  steps = 0;
+  const int64_t nb = m_data.n_batches();
+  const bool tty = m_config.progress && isatty(2);
+  double last_draw = 0;
+  const double t0 = now_seconds();
+  for (int64_t b = 0; b < nb; ++b) {
+    if (training && m_config.n_epochs_kl_warmup <= 0 && m_config.n_steps_kl_warmup > 0) {
+      StepScalars s = m_backend.read_scalars();
+      s.kl_weight = kl_weight_for(m_config, epoch, m_global_step);
+      m_backend.write_scalars(s);
+    }
+    tape.begin_step();
+    const MiniBatch mb = m_data.batch(b, m_arena);
+    const StepTensors st = m_model.record(tape, mb, training);
+    const TensorId acc_id = tape.input(acc), acc_loss_id = tape.input(acc_loss);
+    tape.apply(op("accumulate_sums"), {st.metrics[0], st.metrics[1], st.metrics[2], kNoTensor, acc_id});
+    tape.apply(op("accumulate_sums"), {st.loss, kNoTensor, kNoTensor, kNoTensor, acc_loss_id});
+    if (training) {
+      tape.backward(st.loss);
+      m_optimizer->set_used(tape.params_with_grad());
+      m_optimizer->step();
+      ++m_global_step;
+    }
+    ++steps;
+    if (tty && training) {
+      const double t = now_seconds();
+      if (t - last_draw > 0.2 || b + 1 == nb) {
+        last_draw = t;
+        const double cells_s = double(std::min<int64_t>((b + 1) * m_config.batch_size, int64_t(rows.size()))) /
+                               std::max(1e-9, t - t0);
+        std::fprintf(stderr, "\r%s  batch %lld/%lld  %.0f cells/s   ", m_status.c_str(), (long long)(b + 1),
+                     (long long)nb, cells_s);
+        std::fflush(stderr);
+      }
+    }
+  }
+  float host[8];
+  m_backend.download(host, m_acc.data(), sizeof(host));
+  sums.assign(host, host + 3);
+  loss_sum = host[4];
+}
+
+std::map<std::string, double> Trainer::evaluate(const std::vector<int32_t>& rows, int64_t epoch) {
+  std::vector<double> sums;
+  double loss_sum = 0;
+  int64_t steps = 0;
+  run_epoch(rows, false, epoch, sums, loss_sum, steps);
+  const std::vector<std::string> names = m_model.metric_names();
+  std::map<std::string, double> out;
+  const double n = double(std::max<size_t>(rows.size(), 1));
+  double elbo = 0;
+  for (size_t k = 0; k < names.size() && k < 3; ++k) {
+    if (names[k].empty()) continue;
+    out[names[k]] = sums[k] / n;
+    elbo += sums[k] / n;
+  }
+  out["elbo"] = elbo;
+  out["loss"] = steps ? loss_sum / double(steps) : 0.0;
+  return out;
+}
+
+TrainResult Trainer::fit() {
+  TrainResult r;
+  const double t_start = now_seconds();
+  const int64_t n = m_data.n_rows();
+  r.split = split_data(n, m_config.train_size, m_config.batch_size, m_config.seed);
+  const int64_t max_epochs = m_config.max_epochs > 0 ? m_config.max_epochs : default_max_epochs(n);
+  const bool validate = !r.split.validation.empty() && (m_config.check_val_every_epoch || m_config.early_stopping);
+  CUVI_CHECK(!m_config.early_stopping || !r.split.validation.empty(),
+             "early stopping needs validation cells, but train_size leaves none");
+
+  // Plan the per-step memory once for the largest minibatch (training needs more than eval).
+  const int64_t b = std::min<int64_t>(m_config.batch_size, std::max<int64_t>(1, r.split.train.size()));
+  size_t need = plan_step_bytes(m_backend, m_model, m_data, b, true);
+  if (validate) need = std::max(need, plan_step_bytes(m_backend, m_model, m_data, std::min<int64_t>(
+                                                          m_config.batch_size, r.split.validation.size()), false));
+  m_arena = Arena(m_backend, need + need / 16 + (1 << 20), "activation");
+  m_optimizer = std::make_unique<Adam>(m_backend, m_model.params(), m_config.optimizer);
+
+  const std::vector<std::string> names = m_model.metric_names();
+  auto& h = r.history;
+  double best = std::numeric_limits<double>::infinity();
+  int64_t since_best = 0;
+  std::vector<float> best_flat, best_buffers;
+  const bool tty = m_config.progress && isatty(2);
+  for (int64_t epoch = 0; epoch < max_epochs; ++epoch) {
+    const double t0 = now_seconds();
+    StepScalars sc = m_backend.read_scalars();
+    sc.kl_weight = kl_weight_for(m_config, epoch, m_global_step);
+    m_backend.write_scalars(sc);
+    char status[96];
+    std::snprintf(status, sizeof status, "epoch %lld/%lld", (long long)(epoch + 1), (long long)max_epochs);
+    m_status = status;
+
+    std::vector<double> sums;
+    double loss_sum = 0;
+    int64_t steps = 0;
+    run_epoch(r.split.train, true, epoch, sums, loss_sum, steps);
+    const double n_train = double(r.split.train.size());
+    double elbo = 0;
+    for (size_t k = 0; k < names.size() && k < 3; ++k) {
+      if (names[k].empty()) continue;
+      h[names[k] + "_train"].push_back(sums[k] / n_train);
+      elbo += sums[k] / n_train;
+    }
+    h["elbo_train"].push_back(elbo);
+    h["train_loss_epoch"].push_back(steps ? loss_sum / double(steps) : 0.0);
+    h["kl_weight"].push_back(sc.kl_weight);
+    if (validate) {
+      const auto v = evaluate(r.split.validation, epoch);
+      for (const auto& [k, val] : v)
+        if (k != "loss") h[k + "_validation"].push_back(val);
+      h["validation_loss"].push_back(v.at("loss"));
+    }
+    const double dt = now_seconds() - t0;
+    h["seconds"].push_back(dt);
+    h["cells_per_second"].push_back(n_train / std::max(dt, 1e-9));
+    r.epochs_run = epoch + 1;
+    if (tty) {
+      const double elapsed = now_seconds() - t_start;
+      std::fprintf(stderr, "\r%s  loss %.2f  elbo_train %.2f%s  %.0f cells/s  ETA %s      ", status,
+                   h["train_loss_epoch"].back(), elbo,
+                   validate ? ("  elbo_validation " + std::to_string(h["elbo_validation"].back())).c_str() : "",
+                   n_train / std::max(dt, 1e-9),
+                   clock_string(elapsed / double(epoch + 1) * double(max_epochs - epoch - 1)).c_str());
+      std::fflush(stderr);
+    }
+    if (m_config.early_stopping) {
+      const auto it = h.find(m_config.early_stopping_monitor);
+      CUVI_CHECK(it != h.end(), "early stopping monitors '" + m_config.early_stopping_monitor + "', which is not logged");
+      const double cur = it->second.back();
+      CUVI_CHECK(std::isfinite(cur), "training diverged: " + m_config.early_stopping_monitor + " is " +
+                                         std::to_string(cur) + " at epoch " + std::to_string(epoch + 1));
+      if (cur < best - m_config.early_stopping_min_delta) {
+        best = cur;
+        since_best = 0;
+        r.best_epoch = epoch;
+        ParamStore& ps = m_model.params();
+        best_flat.resize(ps.n_trainable_floats());
+        m_backend.download(best_flat.data(), ps.flat_params(), best_flat.size() * sizeof(float));
+        best_buffers.clear();
+        for (size_t id = 0; id < ps.entries().size(); ++id)
+          if (!ps.entry(id).trainable) {
+            const auto v = ps.get(int(id));
+            best_buffers.insert(best_buffers.end(), v.begin(), v.end());
+          }
+      } else if (++since_best >= m_config.early_stopping_patience) {
+        break;
+      }
+    }
+    const double last_loss = h["train_loss_epoch"].back();
+    CUVI_CHECK(std::isfinite(last_loss), "training diverged: the loss is " + std::to_string(last_loss) +
+                                             " at epoch " + std::to_string(epoch + 1) +
+                                             " (try a lower learning rate or check the counts)");
+  }
+  if (tty) std::fputc('\n', stderr);
+  if (m_config.early_stopping && !best_flat.empty() && r.best_epoch + 1 < r.epochs_run) {
+    ParamStore& ps = m_model.params();
+    m_backend.upload(ps.flat_params(), best_flat.data(), best_flat.size() * sizeof(float));
+    size_t off = 0;
+    for (size_t id = 0; id < ps.entries().size(); ++id)
+      if (!ps.entry(id).trainable) {
+        const int64_t len = ps.entry(id).shape.numel();
+        ps.set(int(id), std::vector<float>(best_buffers.begin() + off, best_buffers.begin() + off + len));
+        off += len;
+      }
+  }
+  r.seconds = now_seconds() - t_start;
+  return r;
+}
+
+}  // namespace cuvi

@@ -1,0 +1,45 @@
+// Decoder implementations. Heads that a configuration never uses still exist (scvi-tools keeps them),
+// but they are not evaluated, so they receive no gradient and Adam skips them, as torch does.
+#include "models/layers/decoder_scvi.h"
+
+namespace cuvi::models {
+
+void DecoderScvi::declare(ParamStore& ps, const std::string& prefix, const FCLayersSpec& fc, int64_t n_genes) {
+  m_fc.declare(ps, prefix + ".px_decoder", fc);
+  const int64_t h = fc.n_out;
+  m_scale_w = ps.add(prefix + ".px_scale_decoder.0.weight", Shape{n_genes, h}, Init::torch_linear(h));
+  m_scale_b = ps.add(prefix + ".px_scale_decoder.0.bias", Shape{n_genes}, Init::torch_linear(h));
+  m_r_w = ps.add(prefix + ".px_r_decoder.weight", Shape{n_genes, h}, Init::torch_linear(h));
+  m_r_b = ps.add(prefix + ".px_r_decoder.bias", Shape{n_genes}, Init::torch_linear(h));
+  m_drop_w = ps.add(prefix + ".px_dropout_decoder.weight", Shape{n_genes, h}, Init::torch_linear(h));
+  m_drop_b = ps.add(prefix + ".px_dropout_decoder.bias", Shape{n_genes}, Init::torch_linear(h));
+}
+
+DecoderOut DecoderScvi::forward(Graph& g, TensorId z, TensorId codes, bool want_dropout, bool want_r) const {
+  const TensorId hd = m_fc.forward(g, z, codes);
+  DecoderOut o;
+  const TensorId logits = g.apply("linear", {hd, g.p(m_scale_w), g.p(m_scale_b), kNoTensor});
+  o.px_scale = g.apply("softmax_rows", {logits});
+  if (want_r) o.px_r = g.apply("linear", {hd, g.p(m_r_w), g.p(m_r_b), kNoTensor});
+  if (want_dropout) o.px_dropout = g.apply("linear", {hd, g.p(m_drop_w), g.p(m_drop_b), kNoTensor});
+  return o;
+}
+
+void LinearDecoderScvi::declare(ParamStore& ps, const std::string& prefix, const FCLayersSpec& fc) {
+  FCLayersSpec spec = fc;
+  spec.n_layers = 1;
+  spec.activation = Activation::None;
+  spec.bias = false;
+  spec.dropout = 0;
+  m_factor.declare(ps, prefix + ".factor_regressor", spec);
+  m_dropout.declare(ps, prefix + ".px_dropout_decoder", spec);
+}
+
+DecoderOut LinearDecoderScvi::forward(Graph& g, TensorId z, TensorId codes, bool want_dropout) const {
+  DecoderOut o;
+  o.px_scale = g.apply("softmax_rows", {m_factor.forward(g, z, codes)});
+  if (want_dropout) o.px_dropout = m_dropout.forward(g, z, codes);
+  return o;
+}
+
+}  // namespace cuvi::models

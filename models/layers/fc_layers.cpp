@@ -1,0 +1,54 @@
+// FCLayers implementation: declares each layer's parameters with torch's default initialisation
+// and records Linear, BatchNorm1d, LayerNorm, activation and inverted dropout per layer.
+#include "models/layers/fc_layers.h"
+
+namespace cuvi::models {
+
+void FCLayers::declare(ParamStore& ps, const std::string& prefix, const FCLayersSpec& spec) {
+  m_spec = spec;
+  m_layers.clear();
+  for (int i = 0; i < spec.n_layers; ++i) {
+    const int64_t in = i == 0 ? spec.n_in : spec.n_hidden;
+    const int64_t out = i == spec.n_layers - 1 ? spec.n_out : spec.n_hidden;
+    Layer L;
+    L.inject = (i == 0 || spec.inject_covariates) && spec.n_cov_columns > 0;
+    const int64_t fan_in = in + (L.inject ? spec.n_cov_columns : 0);
+    const std::string base = prefix + ".fc_layers.Layer " + std::to_string(i);
+    L.weight = ps.add(base + ".0.weight", Shape{out, fan_in}, Init::torch_linear(fan_in));
+    if (spec.bias) L.bias = ps.add(base + ".0.bias", Shape{out}, Init::torch_linear(fan_in));
+    if (spec.batch_norm) {
+      L.bn_weight = ps.add(base + ".1.weight", Shape{out}, Init::constant(1));
+      L.bn_bias = ps.add(base + ".1.bias", Shape{out}, Init::zeros());
+      L.bn_mean = ps.add_buffer(base + ".1.running_mean", Shape{out}, Init::zeros());
+      L.bn_var = ps.add_buffer(base + ".1.running_var", Shape{out}, Init::constant(1));
+    }
+    L.dropout_site = base + ".4";  // torch module path of the Dropout in the layer's Sequential
+    m_layers.push_back(L);
+  }
+}
+
+TensorId FCLayers::forward(Graph& g, TensorId x, TensorId codes) const {
+  TensorId h = x;
+  for (const Layer& L : m_layers) {
+    h = g.apply("linear", {h, g.p(L.weight), L.bias >= 0 ? g.p(L.bias) : kNoTensor, L.inject ? codes : kNoTensor});
+    if (L.bn_weight >= 0) {
+      OpParams p = params_i({g.training ? 1 : 0});
+      p.f[0] = m_spec.bn_momentum;
+      p.f[1] = m_spec.bn_eps;
+      h = g.apply("batchnorm", {h, g.p(L.bn_weight), g.p(L.bn_bias), g.p(L.bn_mean), g.p(L.bn_var)}, p);
+    }
+    if (m_spec.layer_norm) h = g.apply("layernorm", {h, kNoTensor, kNoTensor, kNoTensor}, params_f({m_spec.ln_eps}));
+    if (m_spec.activation == Activation::Relu) h = g.apply("relu", {h});
+    if (m_spec.activation == Activation::LeakyRelu) h = g.apply("leaky_relu", {h}, params_f({0.01}));
+    if (m_spec.dropout > 0 && g.training) h = g.apply("mul", {h, dropout_mask(g, L.dropout_site, h, m_spec.dropout)});
+  }
+  return h;
+}
+
+std::vector<int> FCLayers::weights() const {
+  std::vector<int> w;
+  for (const Layer& L : m_layers) w.push_back(L.weight);
+  return w;
+}
+
+}  // namespace cuvi::models

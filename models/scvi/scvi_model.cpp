@@ -1,0 +1,84 @@
+// ScviModel implementation: parameter setup, minibatch inputs, the training step's loss and metrics.
+#include "models/scvi/scvi_model.h"
+
+#include <cmath>
+
+namespace cuvi::models {
+
+ScviModel::ScviModel(const ScviConfig& config) : m_module(config) { m_module.declare(m_params); }
+
+void ScviModel::allocate(Backend& backend, uint64_t seed) {
+  m_params.allocate(backend);
+  m_params.initialize(seed);
+}
+
+ScviInputs ScviModel::inputs(Tape& tape, const MiniBatch& mb, int64_t transform_batch) const {
+  ScviInputs in;
+  in.x = tape.input(mb.x);
+  if (mb.codes.defined()) in.enc_codes = in.dec_codes = tape.input(mb.codes);
+  const Shape col{mb.n, 1};
+  in.batch = in.dec_batch = tape.input(Tensor(mb.batch.data, DType::I32, mb.batch.device, col));
+  in.labels = tape.input(Tensor(mb.labels.data, DType::I32, mb.labels.device, col));
+  if (mb.cont.defined()) in.cont = tape.input(mb.cont);
+  if (transform_batch >= 0) {
+    CUVI_CHECK(transform_batch < config().n_batch, "transform_batch code out of range");
+    const CovariateLayout& l = m_module.layout();
+    if (l.offsets[0] >= 0 && in.enc_codes != kNoTensor) {
+      OpParams p;
+      p.i[0] = 0;
+      p.i[1] = l.offsets[0] + transform_batch;
+      in.dec_codes = tape.apply1("replace_column", {in.enc_codes}, p);
+    }
+    OpParams q;
+    q.i[0] = 0;
+    q.i[1] = transform_batch;
+    in.dec_batch = tape.apply1("replace_column", {in.batch}, q);
+  }
+  return in;
+}
+
+StepTensors ScviModel::record(Tape& tape, const MiniBatch& mb, bool training) {
+  Graph g{tape, m_params, training, nullptr};
+  const ScviOutputs o = m_module.forward(g, inputs(tape, mb));
+  StepTensors st;
+  st.loss = o.loss;
+  OpParams neg;
+  neg.f[0] = -1.0;
+  st.metrics[0] = tape.apply1("scale", {o.log_lik}, neg);  // reconstruction_loss = -log p(x|z,l)
+  st.metrics[1] = o.kl_l == kNoTensor ? o.kl_z : tape.apply1("add", {o.kl_z, o.kl_l});  // kl_local, unweighted
+  return st;
+}
+
+void library_prior(const std::vector<double>& totals, const std::vector<int32_t>& batch, int64_t n_batch,
+                   std::vector<float>* means, std::vector<float>* vars) {
+  std::vector<double> s1(n_batch, 0), s2(n_batch, 0), cnt(n_batch, 0);
+  for (size_t i = 0; i < totals.size(); ++i) {
+    const int32_t b = batch[i];
+    if (b < 0 || b >= n_batch) continue;
+    const double l = totals[i] > 0 ? std::log(totals[i]) : 0.0;
+    s1[b] += l;
+    cnt[b] += 1;
+  }
+  means->assign(n_batch, 0.f);
+  vars->assign(n_batch, 1.f);
+  for (int64_t b = 0; b < n_batch; ++b)
+    if (cnt[b] > 0) (*means)[b] = float(s1[b] / cnt[b]);
+  for (size_t i = 0; i < totals.size(); ++i) {
+    const int32_t b = batch[i];
+    if (b < 0 || b >= n_batch) continue;
+    const double l = totals[i] > 0 ? std::log(totals[i]) : 0.0;
+    s2[b] += (l - (*means)[b]) * (l - (*means)[b]);
+  }
+  for (int64_t b = 0; b < n_batch; ++b)
+    if (cnt[b] > 0) (*vars)[b] = float(s2[b] / cnt[b]);
+}
+
+void ScviModel::set_library_prior_from_counts(const std::vector<double>& totals, const std::vector<int32_t>& batch) {
+  if (config().use_observed_lib_size) return;
+  std::vector<float> means, vars;
+  library_prior(totals, batch, config().n_batch, &means, &vars);
+  m_params.set(m_module.library_log_means(), means);
+  m_params.set(m_module.library_log_vars(), vars);
+}
+
+}  // namespace cuvi::models

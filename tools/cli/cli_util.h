@@ -1,0 +1,25 @@
+// Shared option handling of the cuvi subcommands: data-registration keys, backend choice, booleans.
+#pragma once
+#include <memory>
+#include <set>
+#include <string>
+
+#include "engine/backend.h"
+#include "tools/cli/args.h"
+#include "tools/cli/commands.h"
+#include "tools/workflow/setup.h"
+
+namespace cuvi::cli {
+
+// Options every data-reading command accepts.
+extern const std::set<std::string> kDataOptions;
+extern const std::set<std::string> kDataLists;
+bool parse_bool(const Args& a, const std::string& key, bool fallback);
+workflow::SetupKeys setup_keys(const Args& a);
+// --device/--seed/--threads; prints the device line on stderr unless quiet.
+std::unique_ptr<Backend> backend_from(const Args& a, bool quiet);
+void info(bool quiet, const std::string& line);  // one line on stderr
+std::set<std::string> merge(std::initializer_list<std::set<std::string>> sets);
+bool wants_help(const Argv& argv);
+
+}  // namespace cuvi::cli

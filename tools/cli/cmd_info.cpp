@@ -1,0 +1,68 @@
+// cuvi info MODEL: configuration, data registry, training facts and per-epoch history of a model.
+#include <algorithm>
+#include <cstdio>
+
+#include "tools/cli/cli_util.h"
+#include "tools/cli/commands.h"
+#include "tools/workflow/scvi_file.h"
+
+namespace cuvi::cli {
+
+int cmd_info(const Argv& argv) {
+  if (argv.empty() || wants_help(argv)) {
+    std::fputs("usage: cuvi info MODEL [--all-epochs]\n", argv.empty() ? stderr : stdout);
+    return argv.empty() ? 2 : 0;
+  }
+  const Args a(argv, {}, {"all-epochs"});
+  CUVI_CHECK(a.positionals().size() == 1, "cuvi info takes one model file");
+  const std::string path = a.positionals()[0];
+  const workflow::ScviFile f = workflow::read_scvi(path);
+  const auto& r = f.registry;
+  std::printf("%s\n%s\n", path.c_str(), f.config.describe().c_str());
+  auto keys = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s.empty() ? std::string("-") : s;
+  };
+  auto head = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size() && i < 8; ++i) s += (i ? ", " : "") + v[i];
+    if (v.size() > 8) s += ", ... (" + std::to_string(v.size()) + ")";
+    return s;
+  };
+  std::printf("data registry:\n  counts: %s%s\n", r.keys.layer.empty() ? "X" : ("layer " + r.keys.layer).c_str(),
+              r.keys.modality.empty() ? "" : (" of modality " + r.keys.modality).c_str());
+  std::printf("  batch_key: %s [%s]\n", r.keys.batch_key.empty() ? "-" : r.keys.batch_key.c_str(),
+              head(r.batch_categories).c_str());
+  std::printf("  labels_key: %s [%s]\n", r.keys.labels_key.empty() ? "-" : r.keys.labels_key.c_str(),
+              head(r.label_categories).c_str());
+  std::printf("  categorical covariates: %s\n  continuous covariates: %s\n",
+              keys(r.keys.categorical_covariate_keys).c_str(), keys(r.keys.continuous_covariate_keys).c_str());
+  std::printf("  genes: %s\n", head(r.genes).c_str());
+  std::printf("training:\n");
+  for (const auto& [k, v] : f.info) std::printf("  %s: %s\n", k.c_str(), v.c_str());
+  const char* cols[] = {"train_loss_epoch", "elbo_train", "reconstruction_loss_train", "kl_local_train", "kl_weight",
+                        "elbo_validation", "reconstruction_loss_validation", "seconds"};
+  std::vector<const std::vector<double>*> present;
+  std::printf("history:\n  %6s", "epoch");
+  for (const char* c : cols) {
+    auto it = f.history.find(c);
+    if (it == f.history.end()) continue;
+    present.push_back(&it->second);
+    std::printf(" %14s", std::string(c).substr(0, 14).c_str());
+  }
+  std::printf("\n");
+  const size_t n = present.empty() ? 0 : present[0]->size();
+  for (size_t e = 0; e < n; ++e) {
+    if (!a.flag("all-epochs") && n > 12 && e >= 5 && e + 5 < n) {
+      if (e == 5) std::printf("  %6s\n", "...");
+      continue;
+    }
+    std::printf("  %6zu", e + 1);
+    for (const auto* v : present) std::printf(" %14.4f", e < v->size() ? (*v)[e] : 0.0);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace cuvi::cli

@@ -1,0 +1,142 @@
+// cuvi train scvi|linear-scvi: registers a file's counts and covariates, trains with scvi-tools'
+// defaults (scvi-multivi.md §1.1, §4.1) and writes a model file.
+#include <cmath>
+#include <cstdio>
+
+#include "engine/error.h"
+#include "tools/cli/cli_util.h"
+#include "tools/cli/commands.h"
+#include "tools/workflow/scvi_file.h"
+
+namespace cuvi::cli {
+namespace {
+
+const char* kHelp =
+    "usage: cuvi train scvi|linear-scvi --data FILE --out MODEL [options]\n"
+    "data:\n"
+    "  --data FILE                  .h5ad, 10x .h5 or .h5mu with raw counts\n"
+    "  --layer NAME                 counts in layers/NAME ('raw' for raw/X; default X)\n"
+    "  --modality NAME              .h5mu modality (default rna)\n"
+    "  --batch-key COL --labels-key COL\n"
+    "  --categorical-covariate-keys COL...  --continuous-covariate-keys COL...\n"
+    "model (scvi-tools names and defaults):\n"
+    "  --n-hidden 128 --n-latent 10 --n-layers 1 --dropout-rate 0.1\n"
+    "  --dispersion gene|gene-batch|gene-label|gene-cell   --gene-likelihood zinb|nb|poisson\n"
+    "  --latent-distribution normal|ln   --use-observed-lib-size true|false\n"
+    "  --encode-covariates true|false --deeply-inject-covariates true|false\n"
+    "  --use-batch-norm none|encoder|decoder|both --use-layer-norm none|encoder|decoder|both\n"
+    "training:\n"
+    "  --max-epochs E (default min(round(20000/n*400), 400))  --batch-size 128  --train-size 0.9\n"
+    "  --early-stopping [--early-stopping-patience 45 --early-stopping-min-delta 0]\n"
+    "  --lr 1e-3 --weight-decay 1e-6 --eps 0.01 --n-epochs-kl-warmup 400 --n-steps-kl-warmup S\n"
+    "  --seed 0 --device auto|cpu|cuda --threads N --memory-budget BYTES --quiet\n"
+    "  --out MODEL                  model file to write\n";
+
+const std::set<std::string> kOptions = {
+    "data", "out", "n-hidden", "n-latent", "n-layers", "dropout-rate", "dispersion", "gene-likelihood",
+    "latent-distribution", "use-observed-lib-size", "encode-covariates", "deeply-inject-covariates",
+    "use-batch-norm", "use-layer-norm", "max-epochs", "batch-size", "train-size", "early-stopping-patience",
+    "early-stopping-min-delta", "lr", "weight-decay", "eps", "n-epochs-kl-warmup", "n-steps-kl-warmup", "seed",
+    "device", "threads", "memory-budget"};
+const std::set<std::string> kFlags = {"early-stopping", "quiet"};
+
+}  // namespace
+
+int cmd_train(const Argv& argv) {
+  if (argv.empty() || wants_help(argv)) {
+    std::fputs(kHelp, argv.empty() ? stderr : stdout);
+    return argv.empty() ? 2 : 0;
+  }
+  const std::string kind = argv[0];
+  CUVI_CHECK(kind == "scvi" || kind == "linear-scvi",
+             "unknown model '" + kind + "' (this version trains: scvi, linear-scvi)");
+  const Args a(Argv(argv.begin() + 1, argv.end()), merge({kOptions, kDataOptions}), kFlags, kDataLists);
+  const bool quiet = a.flag("quiet");
+  const std::string data_path = a.required("data");
+  const std::string out = a.required("out");
+
+  workflow::PreparedData data = workflow::prepare_data(data_path, setup_keys(a));
+  for (const auto& n : data.data.notes) info(quiet, "note: " + n);
+  const io::CountsSummary& sum = data.data.summary;
+  if (sum.all_zero_cells > 0)
+    info(quiet, "warning: " + std::to_string(sum.all_zero_cells) +
+                    " cells have no counts; their observed log library is -inf (scvi-tools behaves the same)");
+
+  models::ScviConfig cfg = kind == "linear-scvi" ? models::ScviConfig::linear_scvi() : models::ScviConfig();
+  cfg.n_genes = data.data.counts.n_cols;
+  cfg.n_batch = int64_t(data.registry.batch_categories.size());
+  cfg.n_labels = int64_t(data.registry.label_categories.size());
+  for (const auto& c : data.registry.covariate_categories) cfg.n_cats_per_cov.push_back(int64_t(c.size()));
+  cfg.n_continuous_cov = int64_t(data.registry.keys.continuous_covariate_keys.size());
+  cfg.n_hidden = a.integer("n-hidden", cfg.n_hidden);
+  cfg.n_latent = a.integer("n-latent", cfg.n_latent);
+  cfg.n_layers = int(a.integer("n-layers", cfg.n_layers));
+  cfg.dropout_rate = a.number("dropout-rate", cfg.dropout_rate);
+  cfg.dispersion = a.str("dispersion", cfg.dispersion);
+  cfg.gene_likelihood = a.str("gene-likelihood", cfg.gene_likelihood);
+  cfg.latent_distribution = a.str("latent-distribution", cfg.latent_distribution);
+  cfg.use_observed_lib_size = parse_bool(a, "use-observed-lib-size", cfg.use_observed_lib_size);
+  cfg.encode_covariates = parse_bool(a, "encode-covariates", cfg.encode_covariates);
+  cfg.deeply_inject_covariates = parse_bool(a, "deeply-inject-covariates", cfg.deeply_inject_covariates);
+  cfg.use_batch_norm = a.str("use-batch-norm", cfg.use_batch_norm);
+  cfg.use_layer_norm = a.str("use-layer-norm", cfg.use_layer_norm);
+  cfg.validate();
+
+  TrainConfig tc;
+  tc.max_epochs = a.integer("max-epochs", 0);
+  tc.batch_size = a.integer("batch-size", 128);
+  tc.train_size = a.number("train-size", 0);
+  tc.early_stopping = a.flag("early-stopping");
+  tc.early_stopping_patience = a.integer("early-stopping-patience", 45);
+  tc.early_stopping_min_delta = a.number("early-stopping-min-delta", 0);
+  tc.n_epochs_kl_warmup = a.integer("n-epochs-kl-warmup", 400);
+  tc.n_steps_kl_warmup = a.integer("n-steps-kl-warmup", 0);
+  if (a.has("n-steps-kl-warmup") && !a.has("n-epochs-kl-warmup")) tc.n_epochs_kl_warmup = 0;
+  tc.optimizer.lr = a.number("lr", tc.optimizer.lr);
+  tc.optimizer.weight_decay = a.number("weight-decay", tc.optimizer.weight_decay);
+  tc.optimizer.eps = a.number("eps", tc.optimizer.eps);
+  tc.seed = uint64_t(a.integer("seed", 0));
+  tc.progress = !quiet;
+  CUVI_CHECK(tc.batch_size >= 2, "--batch-size must be at least 2 (BatchNorm needs two cells)");
+  CUVI_CHECK(tc.max_epochs >= 0, "--max-epochs must be positive");
+
+  auto backend = backend_from(a, quiet);
+  models::ScviModel model(cfg);
+  model.allocate(*backend, tc.seed);
+  workflow::encode_codes(data, model.module().layout());
+  model.set_library_prior_from_counts(data.totals, data.cells.batch);
+  const io::CsrMatrix& m = data.data.counts;
+  LoaderOptions lo;
+  lo.memory_budget_bytes = size_t(a.integer("memory-budget", 0));
+  DeviceDataset dataset(*backend, CsrView{m.indptr.data(), m.indices.data(), m.data.data(), m.n_rows, m.n_cols},
+                        data.cells, lo);
+  info(quiet, "data: " + std::to_string(m.n_rows) + " cells x " + std::to_string(m.n_cols) + " genes from " +
+                  data.data.source + (dataset.streaming() ? " (streamed from host memory)" : ""));
+  info(quiet, cfg.describe());
+
+  Trainer trainer(*backend, model, dataset, tc);
+  const TrainResult r = trainer.fit();
+  const auto& h = r.history;
+  const double n_train = double(r.split.train.size());
+  std::map<std::string, std::string> facts = {
+      {"device", backend->describe()},          {"seed", std::to_string(tc.seed)},
+      {"epochs", std::to_string(r.epochs_run)}, {"seconds", std::to_string(r.seconds)},
+      {"n_train", std::to_string(r.split.train.size())}, {"n_validation", std::to_string(r.split.validation.size())},
+      {"data", data_path},                      {"batch_size", std::to_string(tc.batch_size)}};
+  if (r.best_epoch >= 0) facts["best_epoch"] = std::to_string(r.best_epoch + 1);
+  workflow::save_scvi(out, model, data.registry, h, facts);
+
+  char line[512];
+  std::snprintf(line, sizeof line, "trained %s: %lld epochs in %.1f s (%.0f cells/s), elbo_train %.3f%s", cfg.model.c_str(),
+                (long long)r.epochs_run, r.seconds, n_train * r.epochs_run / std::max(r.seconds, 1e-9),
+                h.at("elbo_train").back(),
+                h.count("elbo_validation") ? (", elbo_validation " + std::to_string(h.at("elbo_validation").back())).c_str()
+                                           : "");
+  info(quiet, line);
+  if (r.best_epoch >= 0 && r.best_epoch + 1 < r.epochs_run)
+    info(quiet, "early stopping: restored the weights of epoch " + std::to_string(r.best_epoch + 1));
+  info(quiet, "model written to " + out);
+  return 0;
+}
+
+}  // namespace cuvi::cli

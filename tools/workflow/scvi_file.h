@@ -1,0 +1,29 @@
+// SCVI model files: weights and buffers under scvi-tools' parameter names, the configuration, the
+// data registry (genes, categories, setup keys) and the training history, in one HDF5 file.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/scvi/scvi_model.h"
+#include "tools/workflow/setup.h"
+
+namespace cuvi::workflow {
+
+struct ScviFile {
+  models::ScviConfig config;
+  DataRegistry registry;
+  std::map<std::string, std::vector<double>> history;
+  std::map<std::string, std::string> info;  // training facts: device, seed, epochs, seconds, cuvi version
+  std::map<std::string, std::vector<float>> weights;  // by parameter name
+};
+
+void save_scvi(const std::string& path, const models::ScviModel& model, const DataRegistry& registry,
+               const std::map<std::string, std::vector<double>>& history,
+               const std::map<std::string, std::string>& info);
+ScviFile read_scvi(const std::string& path);
+// A model on `backend` with the file's weights.
+std::unique_ptr<models::ScviModel> load_scvi_model(const ScviFile& f, Backend& backend, uint64_t seed);
+
+}  // namespace cuvi::workflow

@@ -55,6 +55,7 @@ int bcast_mode(const Tensor& t, int64_t N, int64_t C) {
   return kLikScalar;
 }
 
+// scvi's eps of nb/zinb: f0, where f0 = 0 (the default OpParams) selects 1e-8. GammaPoisson has none.
 template <int S>
 double eps_of(const OpParams& p) {
   return (S == kNb || S == kZinb) ? (p.f[0] > 0 ? p.f[0] : 1e-8) : 0.0;

@@ -10,7 +10,7 @@ namespace {
 void shapes(const Tensor* in, const OpParams&, OpShapes* s) {
   expect_rank("gather_rows", "table", in[0], 2);
   expect_rank("gather_rows", "rows", in[1], 1);
-  CUVI_CHECK(dtype_size(in[0].dtype) == 4, "gather_rows: the table must hold 4-byte elements (f32 or i32)");
+  CUVI_CHECK(is_float(in[0].dtype) || in[0].dtype == DType::I32, "gather_rows: the table must be float or i32");
   CUVI_CHECK(in[1].dtype == DType::I32, "gather_rows: rows must be i32");
   const Shape out{in[1].dim(0), in[0].dim(1)};
   s->out[0] = in[0].dtype == DType::I32 ? ispec(out) : fspec(out);

@@ -349,7 +349,9 @@ CUVI_HD LikOut lik_eval(int kind, double a0, double a1, double a2, double a3, do
       break;
     }
     case kLikBernoulli: {
-      // torch BCE: t max(log p, -100) + (1 - t) max(log(1 - p), -100); zero slope where clamped.
+      // torch BCE: t max(log p, -100) + (1 - t) max(log(1 - p), -100); zero slope where clamped (the exact
+      // derivative of this value; torch's own backward, (t - p)/max(p(1-p), 1e-12), differs only where a
+      // clamp is active or p(1-p) < 1e-12).
       const double t = a0, p = a1;
       const double lp = log(p), lq = log1p(-p);
       const bool cp = lp < -100.0, cq = lq < -100.0;

@@ -17,6 +17,13 @@ namespace cuvi {
 //   32        the boost uniform of Gamma shapes below 1; 33 the zero-inflation uniform
 //   [36, 64)  uniforms of the Poisson sampler (one for inversion, pairs for PTRS)
 // The word ranges are disjoint, so no two draws of an element share Philox bits.
+// CPU and CUDA run these functions on the same Philox words, so they return the same counts except where
+// an accept/reject comparison or a floor() lands within a few ulps of its threshold: glibc's and CUDA's
+// log, exp, sin/cos, lgamma and the placement of fused multiply-adds can differ in the last bits of a
+// double. The largest such risk is the PTRS floor(... + lam), which flips with probability of order
+// ulp(lam): ~1e-11 per draw at rate 1e5, ~1e-8 at the 1e8 clamp; every other decision is ~1e-16.
+// Continuous values (randn_like) can differ only in the last bit of the double, which survives the
+// rounding to float with probability < 1e-8.
 constexpr uint64_t kDrawsPerElement = 64;
 constexpr int kGammaNormal0 = 0, kGammaUniform0 = 16, kGammaTries = 16;
 constexpr int kGammaBoost = 32, kZeroInflation = 33;

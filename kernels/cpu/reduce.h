@@ -31,8 +31,10 @@ inline double row_dot(const T* x, const T* w, int64_t n) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
 }
 
+// *y (+)= v, rounded once to T.
 template <class T>
-inline void store(T* y, double v, bool accumulate) {
+inline void store(T* y,  // one element
+                  double v, bool accumulate) {
   *y = static_cast<T>(accumulate ? static_cast<double>(*y) + v : v);
 }
 

@@ -33,7 +33,10 @@ void gather_csr_rows(cudaStream_t s,
                      int64_t N, int64_t G, int64_t R, int64_t nnz);
 void gather_csr_rows(cudaStream_t s,
                      const int32_t* indptr,   // (R + 1), 32-bit offsets
-                     const int32_t* indices, const float* data, const int32_t* rows, float* x,
+                     const int32_t* indices,  // (nnz)
+                     const float* data,       // (nnz)
+                     const int32_t* rows,     // (N)
+                     float* x,                // (N, G)
                      int64_t N, int64_t G, int64_t R, int64_t nnz);
 
 }  // namespace cuvi::cuda

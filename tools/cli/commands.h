@@ -11,5 +11,7 @@ int cmd_train(const Argv& args);      // cmd_train.cpp
 int cmd_latent(const Argv& args);     // cmd_latent.cpp
 int cmd_normalize(const Argv& args);  // cmd_normalize.cpp
 int cmd_info(const Argv& args);       // cmd_info.cpp
+int cmd_simulate(const Argv& args);   // cmd_simulate.cpp
+int cmd_metrics(const Argv& args);    // cmd_metrics.cpp
 
 }  // namespace cuvi::cli

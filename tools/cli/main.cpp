@@ -20,6 +20,8 @@ const Command kCommands[] = {
     {"latent", cuvi::cli::cmd_latent, "write the latent representation (obsm['X_scVI'])"},
     {"normalize", cuvi::cli::cmd_normalize, "write denoised, normalized expression as a layer"},
     {"info", cuvi::cli::cmd_info, "show a model's configuration, data registry and training history"},
+    {"metrics", cuvi::cli::cmd_metrics, "score an embedding: label k-NN accuracy and batch mixing"},
+    {"simulate", cuvi::cli::cmd_simulate, "write a synthetic data set with known cell types, batches and DE genes"},
     {"inspect", cuvi::cli::cmd_inspect, "describe an .h5ad/.h5/.h5mu file, or report why it is unreadable"},
 };
 

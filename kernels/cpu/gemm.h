@@ -1,58 +1,134 @@
-// CPU reference GEMM, row-major: C(M,N) (+)= op(A)(M,K) * op(B)(K,N), double accumulators.
-// Dot form when op(B) is B^T (rows of A and B contiguous in k), axpy form otherwise; threads over M.
+// CPU reference GEMM, row-major: C(M,N) (+)= op(A)(M,K) * op(B)(K,N), double accumulators, fixed
+// summation order (deterministic). Two register-blocked forms, both plain C++ with GCC vector types:
+// dot form when op(B) = B^T (A and B rows contiguous in k), outer-product form otherwise.
 #pragma once
+#include <algorithm>
 #include <cstdint>
-#include <vector>
 
 namespace cuvi::cpu {
+
+typedef double v8d __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+
+template <class T>
+inline v8d load8(const T* p) {
+  if constexpr (sizeof(T) == 4) {
+    v8f f;
+    __builtin_memcpy(&f, p, sizeof f);
+    return __builtin_convertvector(f, v8d);
+  } else {
+    v8d d;
+    __builtin_memcpy(&d, p, sizeof d);
+    return d;
+  }
+}
+inline double hsum(v8d v) { return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])); }
 
 // Dot product with 8 independent double partial sums: vectorises without reassociating.
 template <class T>
 inline double dot_acc(const T* a, const T* b, int64_t n) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  v8d acc = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += static_cast<double>(a[k + j]) * static_cast<double>(b[k + j]);
+  for (; k + 8 <= n; k += 8) acc += load8(a + k) * load8(b + k);
   double tail = 0;
   for (; k < n; ++k) tail += static_cast<double>(a[k]) * static_cast<double>(b[k]);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
+  return hsum(acc) + tail;
+}
+
+// C[m][n] = sum_k A[m][k] B[n][k]: 4 x 4 tiles of dot products share their loads.
+template <class T>
+void gemm_dot(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc,
+              bool accumulate) {
+  auto store = [&](int64_t m, int64_t n, double v) {
+    T& c = C[m * ldc + n];
+    c = static_cast<T>(accumulate ? static_cast<double>(c) + v : v);
+  };
+#pragma omp parallel for schedule(static) if (M * N * K > 65536)
+  for (int64_t m0 = 0; m0 < M; m0 += 4) {
+    const int64_t mb = std::min<int64_t>(4, M - m0);
+    int64_t n0 = 0;
+    if (mb == 4) {
+      for (; n0 + 4 <= N; n0 += 4) {
+        v8d acc[4][4] = {};
+        int64_t k = 0;
+        for (; k + 8 <= K; k += 8) {
+          v8d a[4], b[4];
+          for (int i = 0; i < 4; ++i) a[i] = load8(A + (m0 + i) * lda + k);
+          for (int j = 0; j < 4; ++j) b[j] = load8(B + (n0 + j) * ldb + k);
+          for (int i = 0; i < 4; ++i)
+            for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+        }
+        for (int i = 0; i < 4; ++i)
+          for (int j = 0; j < 4; ++j) {
+            double tail = 0;
+            for (int64_t t = k; t < K; ++t)
+              tail += static_cast<double>(A[(m0 + i) * lda + t]) * static_cast<double>(B[(n0 + j) * ldb + t]);
+            store(m0 + i, n0 + j, hsum(acc[i][j]) + tail);
+          }
+      }
+    }
+    for (int64_t i = 0; i < mb; ++i)
+      for (int64_t n = n0; n < N; ++n) store(m0 + i, n, dot_acc(A + (m0 + i) * lda, B + n * ldb, K));
+  }
+}
+
+// C[m][n] = sum_k A(m,k) B[k][n], A(m,k) = A[m][k] or, transposed, A[k][m]: each k adds a[m] * B row
+// into 4 rows x 32 columns of double accumulators held in registers.
+template <class T>
+void gemm_outer(bool trans_a, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb,
+                T* C, int64_t ldc, bool accumulate) {
+  auto a_at = [&](int64_t m, int64_t k) { return static_cast<double>(trans_a ? A[k * lda + m] : A[m * lda + k]); };
+#pragma omp parallel for schedule(static) if (M * N * K > 65536)
+  for (int64_t m0 = 0; m0 < M; m0 += 4) {
+    const int64_t mb = std::min<int64_t>(4, M - m0);
+    int64_t n0 = 0;
+    for (; n0 + 32 <= N; n0 += 32) {
+      v8d acc[4][4] = {};
+      for (int64_t k = 0; k < K; ++k) {
+        const T* b = B + k * ldb + n0;
+        const v8d b0 = load8(b), b1 = load8(b + 8), b2 = load8(b + 16), b3 = load8(b + 24);
+        for (int64_t i = 0; i < mb; ++i) {
+          const double s = a_at(m0 + i, k);
+          acc[i][0] += s * b0;
+          acc[i][1] += s * b1;
+          acc[i][2] += s * b2;
+          acc[i][3] += s * b3;
+        }
+      }
+      for (int64_t i = 0; i < mb; ++i) {
+        T* c = C + (m0 + i) * ldc + n0;
+        for (int j = 0; j < 4; ++j)
+          for (int t = 0; t < 8; ++t) {
+            const double v = acc[i][j][t];
+            c[j * 8 + t] = static_cast<T>(accumulate ? static_cast<double>(c[j * 8 + t]) + v : v);
+          }
+      }
+    }
+    for (int64_t i = 0; i < mb; ++i)
+      for (int64_t n = n0; n < N; ++n) {
+        double v = 0;
+        for (int64_t k = 0; k < K; ++k) v += a_at(m0 + i, k) * static_cast<double>(B[k * ldb + n]);
+        T& c = C[(m0 + i) * ldc + n];
+        c = static_cast<T>(accumulate ? static_cast<double>(c) + v : v);
+      }
+  }
 }
 
 // trans_a: A is stored (K, M); trans_b: B is stored (N, K). lda/ldb/ldc are row strides.
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
           int64_t ldb, T* C, int64_t ldc, bool accumulate) {
-  if (trans_b && !trans_a) {
+  if (trans_b && !trans_a) return gemm_dot(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+  if (!trans_b) return gemm_outer(trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+  // Both transposed (unused by the ops): C = (B A)^T, element by element.
 #pragma omp parallel for schedule(static)
-    for (int64_t m = 0; m < M; ++m) {
-      const T* a = A + m * lda;
-      T* c = C + m * ldc;
-      for (int64_t n = 0; n < N; ++n) {
-        const double v = dot_acc(a, B + n * ldb, K);
-        c[n] = static_cast<T>(accumulate ? static_cast<double>(c[n]) + v : v);
-      }
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double v = 0;
+      for (int64_t k = 0; k < K; ++k) v += static_cast<double>(A[k * lda + m]) * static_cast<double>(B[n * ldb + k]);
+      T& c = C[m * ldc + n];
+      c = static_cast<T>(accumulate ? static_cast<double>(c) + v : v);
     }
-    return;
-  }
-#pragma omp parallel
-  {
-    std::vector<double> row(static_cast<size_t>(N));
-#pragma omp for schedule(static)
-    for (int64_t m = 0; m < M; ++m) {
-      T* c = C + m * ldc;
-      for (int64_t n = 0; n < N; ++n) row[n] = accumulate ? static_cast<double>(c[n]) : 0.0;
-      for (int64_t k = 0; k < K; ++k) {
-        const double a = static_cast<double>(trans_a ? A[k * lda + m] : A[m * lda + k]);
-        if (!trans_b) {
-          const T* b = B + k * ldb;
-          for (int64_t n = 0; n < N; ++n) row[n] += a * static_cast<double>(b[n]);
-        } else {
-          for (int64_t n = 0; n < N; ++n) row[n] += a * static_cast<double>(B[n * ldb + k]);
-        }
-      }
-      for (int64_t n = 0; n < N; ++n) c[n] = static_cast<T>(row[n]);
-    }
-  }
 }
 
 }  // namespace cuvi::cpu

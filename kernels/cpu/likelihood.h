@@ -123,7 +123,10 @@ double mog_row(const T* u, const T* logits, bool logits_rows, const T* means, co
     lp[k] = acc;
   }
   double m = -INFINITY;
-  for (int64_t k = 0; k < K; ++k) m = lp[k] > m ? lp[k] : m;
+  for (int64_t k = 0; k < K; ++k) {
+    if (lik_isnan(lp[k])) return NAN;
+    m = lp[k] > m ? lp[k] : m;
+  }
   if (m == -INFINITY) return -INFINITY;
   double s = 0;
   for (int64_t k = 0; k < K; ++k) s += exp(lp[k] - m);

@@ -130,9 +130,13 @@ __device__ double mog_row_block(const float* u, const float* logits, bool logits
   __syncthreads();
   if (threadIdx.x == 0) {
     double m = -INFINITY;
-    for (int64_t k = 0; k < K; ++k) m = lp[k] > m ? lp[k] : m;
-    double r = -INFINITY;
-    if (m != -INFINITY) {
+    bool nan = false;
+    for (int64_t k = 0; k < K; ++k) {
+      nan = nan || lik_isnan(lp[k]);
+      m = lp[k] > m ? lp[k] : m;
+    }
+    double r = nan ? NAN : -INFINITY;
+    if (!nan && m != -INFINITY) {
       double s = 0;
       for (int64_t k = 0; k < K; ++k) s += exp(lp[k] - m);
       r = m + log(s);

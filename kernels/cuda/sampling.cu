@@ -69,6 +69,8 @@ __global__ void nb_kernel(uint64_t seed, const int64_t* __restrict__ step, uint3
   }
 }
 
+#undef CUVI_GRID_STRIDE
+
 }  // namespace
 
 void normal_rsample_fwd(cudaStream_t s, const float* m, const float* v, const float* eps, float* z, int64_t n) {

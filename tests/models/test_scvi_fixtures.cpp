@@ -169,7 +169,9 @@ TEST_P(ScviFixture, ForwardLossAndGradientsMatchScviTools) {
   EXPECT_TRUE(close(host(tape, o.library), fwd("library"), "library"));
   EXPECT_TRUE(close(host(tape, o.px_scale), fwd("px_scale"), "px_scale"));
   EXPECT_TRUE(close(host(tape, o.px_rate), fwd("px_rate"), "px_rate"));
-  if (o.px_dropout != kNoTensor) EXPECT_TRUE(close(host(tape, o.px_dropout), fwd("px_dropout"), "px_dropout"));
+  if (o.px_dropout != kNoTensor) {
+    EXPECT_TRUE(close(host(tape, o.px_dropout), fwd("px_dropout"), "px_dropout"));
+  }
   if (o.theta != kNoTensor) {
     std::vector<float> theta = host(tape, o.theta);
     if (int64_t(theta.size()) == r.G) {  // per-gene theta, broadcast like the fixture

@@ -1,0 +1,85 @@
+// cuvi de: scvi-tools' differential_expression for a trained SCVI model (scvi-multivi.md §3),
+// written as CSV (and optionally as a table in the uns of an output .h5ad).
+#include <cstdio>
+
+#include "tools/cli/cli_util.h"
+#include "tools/cli/commands.h"
+#include "tools/workflow/output.h"
+#include "tools/workflow/scvi_de.h"
+
+namespace cuvi::cli {
+namespace {
+
+const char* kHelp =
+    "usage: cuvi de --model MODEL --data FILE --groupby COL [--group1 A...] [--group2 B] --out DE.csv [options]\n"
+    "  --groupby COL              obs column defining the groups\n"
+    "  --group1 A...              groups to test; default: every category of COL (one call)\n"
+    "  --group2 B                 compare against B; default: the rest of the cells\n"
+    "  --mode vanilla|change      default vanilla (scvi-tools' SCVI default)\n"
+    "  --delta 0.25               change mode: |log2 fold change| threshold of DE (a number; the\n"
+    "                             data-driven delta=None of scvi-tools is not implemented)\n"
+    "  --fdr-target 0.05          change mode: posterior expected FDR of is_de_fdr_<target>\n"
+    "  --pseudocounts X           change mode: pseudocount of the LFC; default estimated from genes\n"
+    "                             with mean count < --threshold-counts (0.01) in a group\n"
+    "  --test-mode three|two      change mode: proba_de = max of the two tails, or their sum\n"
+    "  --batch-correction         decode every group in every batch category (pairs within batch)\n"
+    "  --n-samples-overall 5000   posterior scale samples per group\n"
+    "  --weights uniform          importance weights are not implemented\n"
+    "  --out DE.csv               the table: gene index, scvi-tools' columns, rows sorted per comparison\n"
+    "  --h5ad-out OUT.h5ad        also a copy of --data with the table in uns[--uns-key] (default\n"
+    "                             'differential_expression')\n"
+    "  --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N --quiet\n"
+    "Posterior samples are drawn once per group and shared by every comparison of the call.\n";
+
+}  // namespace
+
+int cmd_de(const Argv& argv) {
+  if (argv.empty() || wants_help(argv)) {
+    std::fputs(kHelp, argv.empty() ? stderr : stdout);
+    return argv.empty() ? 2 : 0;
+  }
+  const Args a(argv,
+               {"model", "data", "groupby", "group2", "mode", "delta", "fdr-target", "pseudocounts", "threshold-counts",
+                "test-mode", "n-samples-overall", "weights", "out", "h5ad-out", "uns-key", "batch-size", "seed", "device",
+                "threads"},
+               {"batch-correction", "quiet"}, {"group1"});
+  const bool quiet = a.flag("quiet");
+  const std::string weights = a.str("weights", "uniform");
+  CUVI_CHECK(weights == "uniform", "--weights '" + weights +
+                                       "': importance-weighted DE is not implemented in cuvi; use uniform (the default)");
+  CUVI_CHECK(a.str("delta", "0.25") != "None" && a.str("delta", "0.25") != "auto",
+             "--delta must be a number: the data-driven delta (scvi-tools' delta=None) is not implemented");
+  const std::string out = a.required("out");
+  workflow::DeOptions o;
+  o.groupby = a.required("groupby");
+  o.group1 = a.list("group1");
+  o.group2 = a.str("group2");
+  o.mode = a.str("mode", "vanilla");
+  o.delta = a.number("delta", 0.25);
+  o.fdr_target = a.number("fdr-target", 0.05);
+  if (a.has("pseudocounts")) o.pseudocounts = a.number("pseudocounts", 0);
+  o.threshold_counts = a.number("threshold-counts", 0.01);
+  o.test_mode = a.str("test-mode", "three");
+  o.batch_correction = a.flag("batch-correction");
+  o.n_samples_overall = a.integer("n-samples-overall", 5000);
+  o.seed = uint64_t(a.integer("seed", 0));
+  o.batch_size = a.integer("batch-size", 128);
+  CUVI_CHECK(o.batch_size >= 1, "--batch-size must be positive");
+
+  auto backend = backend_from(a, quiet);
+  workflow::ScviInference inf =
+      workflow::open_scvi_inference(a.required("model"), a.required("data"), *backend, o.seed, o.batch_size);
+  const workflow::DeResult r = workflow::differential_expression(inf, o);
+  for (const auto& n : r.notes) info(quiet, "note: " + n);
+  workflow::write_csv(r.table, out);
+  if (a.has("h5ad-out")) {
+    io::H5adWriter w = workflow::open_result_file(inf.data, a.str("h5ad-out"));
+    w.add_uns_dataframe(a.str("uns-key", "differential_expression"), workflow::to_dataframe(r.table));
+    w.commit();
+  }
+  info(quiet, "DE (" + o.mode + "): " + std::to_string(r.comparisons.size()) + " comparison(s), " +
+                  std::to_string(r.n_scale_evaluations) + " posterior scale evaluations; wrote " + out);
+  return 0;
+}
+
+}  // namespace cuvi::cli

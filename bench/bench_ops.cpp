@@ -43,7 +43,9 @@ std::unique_ptr<Prepared> prepare(Backend& b, const OpDef& op, const TestCase& t
       } else {
         double x = g->a + (g->b - g->a) * u;
         if (g->kind == Gen::LogUniform) x = std::exp(std::log(g->a) + (std::log(g->b) - std::log(g->a)) * u);
-        if (g->kind == Gen::Counts) x = u < 0.5 ? 0 : std::floor(u * g->b);
+        // Counts like a sparse scRNA-seq matrix: 60% zeros, the rest log-uniform up to b.
+        if (g->kind == Gen::Counts)
+          x = u < 0.6 ? 0 : std::floor(std::exp(philox_uniform(11, 0, 1, k) * std::log(g->b + 1)));
         if (g->kind == Gen::Codes) x = std::floor(u * g->a);
         const float f = float(x);
         std::memcpy(&host[k * 4], &f, 4);

@@ -5,7 +5,6 @@
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/adam.h"
 #include "kernels/cuda/adam.h"
-#include "kernels/cuda/check.h"
 
 namespace cuvi::ops {
 namespace {
@@ -27,13 +26,13 @@ void fwd_cpu(const OpIO& io) {
 }
 
 // The single segment is passed through a segment table in the op's workspace-free path: the kernel
-// reads [0, n] from device memory, so this adapter keeps a one-entry table in aux.
+// reads [0, n] from device memory, so this adapter keeps a one-entry table in aux, written by a kernel
+// (a copy from host memory would synchronise the stream and could not be captured in the step graph).
 void fwd_cuda(const OpIO& io) {
   const OpParams& p = *io.p;
   const int64_t n = io.in[0].numel();
   int64_t* table = io.aux[0].ptr<int64_t>();
-  const int64_t host[2] = {0, n};
-  cuda::check(cudaMemcpyAsync(table, host, sizeof(host), cudaMemcpyHostToDevice, stream(io)), "adam table");
+  cuda::adam_single_segment(stream(io), table, n);
   StepScalars* s = io.ctx->scalars;
   cuda::AdamHyper h{p.f[1], p.f[2], p.f[3], p.f[4], 0.0, p.i[0] != 0};
   cuda::adam_step(stream(io), h, io.in[0].ptr<float>(), io.in[1].ptr<float>(), io.in[2].ptr<float>(),

@@ -172,14 +172,59 @@ CUVI_HD double nb_dt_dtheta(double mu, double theta, double eps) {
   return lik_log_ratio_m1(tp, tp + mu, -mu) - eps * mu / (tp * (tp + mu));
 }
 
-CUVI_HD NbParts nb_parts(double x, double mu, double theta, double eps, bool want_mu, bool want_theta) {
+// Counts are small integers almost everywhere: for x in [1, kLikSmallCount] the lgamma and digamma
+// differences are finite sums, cheaper than the special functions and as accurate in double.
+constexpr int kLikSmallCount = 32;
+
+// lgamma(x + theta) - lgamma(theta) = sum_{j<x} log(theta + j), integer x: products of 8 terms
+// (no overflow for theta <= 1e30), one log per product.
+CUVI_HD double lik_lgamma_shift_int(double theta, int x) {
+  double s = 0;
+  for (int j = 0; j < x;) {
+    double p = 1;
+    const int stop = j + 8 < x ? j + 8 : x;
+    for (; j < stop; ++j) p *= theta + j;
+    s += log(p);
+  }
+  return s;
+}
+
+#ifndef __CUDA_ARCH__
+// log(x!) for x in [0, kLikSmallCount], computed once on the host.
+inline const double* lik_log_factorial_table() {
+  static const struct Table {
+    double v[kLikSmallCount + 1];
+    Table() {
+      for (int i = 0; i <= kLikSmallCount; ++i) v[i] = std::lgamma(i + 1.0);
+    }
+  } table;
+  return table.v;
+}
+#endif
+
+CUVI_HD double lik_log_factorial(double x) {
+#ifndef __CUDA_ARCH__
+  if (x >= 0 && x <= kLikSmallCount && x == floor(x)) return lik_log_factorial_table()[static_cast<int>(x)];
+#endif
+  return lgamma(x + 1.0);
+}
+
+CUVI_HD bool lik_small_count(double x) { return x >= 1 && x <= kLikSmallCount && x == floor(x); }
+
+CUVI_HD NbParts nb_parts(double x, double mu, double theta, double eps, bool want_ll, bool want_mu,
+                         bool want_theta) {
   NbParts o;
   const double tp = theta + eps;
   o.t = nb_t(mu, theta, eps);
-  if (x == 0) {
-    o.ll = o.t;
-  } else {
-    o.ll = o.t - x * log1p(theta / (mu + eps)) + (lgamma(x + theta) - lgamma(theta)) - lgamma(x + 1.0);
+  o.ll = 0;
+  if (want_ll) {
+    if (x == 0) {
+      o.ll = o.t;
+    } else {
+      const double shift = lik_small_count(x) && theta > 0 ? lik_lgamma_shift_int(theta, static_cast<int>(x))
+                                                          : lgamma(x + theta) - lgamma(theta);
+      o.ll = o.t - x * log1p(theta / (mu + eps)) + shift - lik_log_factorial(x);
+    }
   }
   o.d_mu = 0;
   o.d_theta = 0;
@@ -188,8 +233,18 @@ CUVI_HD NbParts nb_parts(double x, double mu, double theta, double eps, bool wan
     if (x == 0) {
       o.d_theta = nb_dt_dtheta(mu, theta, eps);
     } else {
-      o.d_theta = lik_digamma_diff_minus_log(theta, x) + log1p(eps * x / (theta * (tp + x))) +
-                  lik_log_ratio_m1(tp + x, tp + mu, x - mu) - eps * mu / (tp * (tp + mu));
+      double g;
+      if (lik_small_count(x) && theta > 0 && theta < kLikPsiShift) {
+        // G(theta, x) = sum_{j<x} 1/(theta+j) - log1p(x/theta) (telescoped logs); below theta = 20 the
+        // cancellation costs at most a factor 40 of double rounding.
+        double inv = 0;
+        for (int j = 0; j < static_cast<int>(x); ++j) inv += 1.0 / (theta + j);
+        g = inv - log1p(x / theta);
+      } else {
+        g = lik_digamma_diff_minus_log(theta, x);
+      }
+      o.d_theta = g + log1p(eps * x / (theta * (tp + x))) + lik_log_ratio_m1(tp + x, tp + mu, x - mu) -
+                  eps * mu / (tp * (tp + mu));
     }
   }
   return o;
@@ -216,8 +271,8 @@ struct ZinbParts {
   double ll, d_mu, d_theta, d_pi;
 };
 
-CUVI_HD ZinbParts zinb_parts(double x, double mu, double theta, double pi, double eps, bool want_mu,
-                             bool want_theta, bool want_pi) {
+CUVI_HD ZinbParts zinb_parts(double x, double mu, double theta, double pi, double eps, bool want_ll,
+                             bool want_mu, bool want_theta, bool want_pi) {
   ZinbParts o{0, 0, 0, 0};
   if (lik_isnan(x)) {
     o.ll = o.d_mu = o.d_theta = o.d_pi = NAN;
@@ -256,7 +311,7 @@ CUVI_HD ZinbParts zinb_parts(double x, double mu, double theta, double pi, doubl
     if (want_mu) o.d_mu = dz_dt * (-theta / (tp + mu));
     if (want_theta) o.d_theta = dz_dt * nb_dt_dtheta(mu, theta, eps);
   } else if (x > eps) {
-    const NbParts nb = nb_parts(x, mu, theta, eps, want_mu, want_theta);
+    const NbParts nb = nb_parts(x, mu, theta, eps, want_ll, want_mu, want_theta);
     const bool flat = mpi > 20.0;  // torch: softplus(-pi) = -pi exactly
     o.ll = nb.ll + (flat ? 0.0 : -lik_softplus(pi));
     o.d_mu = nb.d_mu;
@@ -327,14 +382,14 @@ CUVI_HD LikOut lik_eval(int kind, double a0, double a1, double a2, double a3, do
   switch (kind) {
     case kLikNB:
     case kLikGammaPoisson: {
-      const NbParts nb = nb_parts(a0, a1, a2, kind == kLikNB ? eps : 0.0, want & 2u, want & 4u);
+      const NbParts nb = nb_parts(a0, a1, a2, kind == kLikNB ? eps : 0.0, want == 0u, want & 2u, want & 4u);
       o.ll = nb.ll;
       o.d[1] = nb.d_mu;
       o.d[2] = nb.d_theta;
       break;
     }
     case kLikZINB: {
-      const ZinbParts z = zinb_parts(a0, a1, a2, a3, eps, want & 2u, want & 4u, want & 8u);
+      const ZinbParts z = zinb_parts(a0, a1, a2, a3, eps, want == 0u, want & 2u, want & 4u, want & 8u);
       o.ll = z.ll;
       o.d[1] = z.d_mu;
       o.d[2] = z.d_theta;
@@ -344,7 +399,7 @@ CUVI_HD LikOut lik_eval(int kind, double a0, double a1, double a2, double a3, do
     case kLikPoisson: {
       // xlogy(x, rate) - rate - lgamma(x + 1); d/drate = (x - rate) / rate.
       const double x = a0, rate = a1;
-      o.ll = (x == 0 ? 0.0 : x * log(rate)) - rate - lgamma(x + 1.0);
+      o.ll = (x == 0 ? 0.0 : x * log(rate)) - rate - lik_log_factorial(x);
       o.d[1] = x == 0 ? -1.0 : (x - rate) / rate;
       break;
     }

@@ -66,6 +66,11 @@ __global__ void adam_kernel(AdamHyper h, float* __restrict__ p, const float* __r
 
 __global__ void advance_step_kernel(int64_t* step) { *step += 1; }
 
+__global__ void single_segment_kernel(int64_t* table, int64_t n) {
+  table[0] = 0;
+  table[1] = n;
+}
+
 }  // namespace
 
 void adam_step(cudaStream_t s, const AdamHyper& h, float* p, const float* g, float* m, float* v,
@@ -91,6 +96,11 @@ void adam_step(cudaStream_t s, const AdamHyper& h, float* p, const float* g, flo
     advance_step_kernel<<<1, 1, 0, s>>>(step);
     check_launch("advance step");
   }
+}
+
+void adam_single_segment(cudaStream_t s, int64_t* table, int64_t n) {
+  single_segment_kernel<<<1, 1, 0, s>>>(table, n);
+  check_launch("adam segment table");
 }
 
 }  // namespace cuvi::cuda

@@ -20,4 +20,7 @@ void adam_step(cudaStream_t s, const AdamHyper& h, float* p, const float* g, flo
                int64_t* step, double* clip_scale, double* grad_norm, void* workspace, size_t workspace_bytes,
                bool advance_step);
 
+// Writes the one-segment table [0, n] into device memory (2 int64) on the stream, without a host copy.
+void adam_single_segment(cudaStream_t s, int64_t* table, int64_t n);
+
 }  // namespace cuvi::cuda

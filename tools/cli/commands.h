@@ -13,6 +13,7 @@ int cmd_normalize(const Argv& args);  // cmd_normalize.cpp
 int cmd_info(const Argv& args);       // cmd_info.cpp
 int cmd_simulate(const Argv& args);   // cmd_simulate.cpp
 int cmd_metrics(const Argv& args);    // cmd_metrics.cpp
+int cmd_loadings(const Argv& args);   // cmd_loadings.cpp
 int cmd_de(const Argv& args);         // cmd_de.cpp
 int cmd_evaluate(const Argv& args);   // cmd_evaluate.cpp
 int cmd_sample(const Argv& args);     // cmd_sample.cpp

@@ -22,6 +22,7 @@ const Command kCommands[] = {
     {"de", cuvi::cli::cmd_de, "differential expression between groups of cells (scvi-tools' tables)"},
     {"evaluate", cuvi::cli::cmd_evaluate, "model fit: ELBO, reconstruction error, marginal log-likelihood"},
     {"sample", cuvi::cli::cmd_sample, "posterior predictive counts as layers"},
+    {"loadings", cuvi::cli::cmd_loadings, "write a LinearSCVI model's gene loadings as CSV"},
     {"info", cuvi::cli::cmd_info, "show a model's configuration, data registry and training history"},
     {"metrics", cuvi::cli::cmd_metrics, "score an embedding: label k-NN accuracy and batch mixing"},
     {"simulate", cuvi::cli::cmd_simulate, "write a synthetic data set with known cell types, batches and DE genes"},

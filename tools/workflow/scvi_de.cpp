@@ -267,7 +267,7 @@ DeResult differential_expression(ScviInference& inf, const DeOptions& opt) {
 
     // Rows by proba_de (change) or bayes_factor (vanilla), descending, NaN last, ties in gene order.
     const std::vector<double>& key = t.at(opt.mode == "change" ? "proba_de" : "bayes_factor").num;
-    std::vector<int64_t> order(size_t(G));
+    std::vector<int64_t> order(static_cast<size_t>(G));
     std::iota(order.begin(), order.end(), int64_t(0));
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
       const double x = key[size_t(a)], y = key[size_t(b)];

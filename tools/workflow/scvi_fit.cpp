@@ -64,7 +64,7 @@ FitResult evaluate_fit(ScviSession& session, const FitOptions& opt) {
   const models::ScviModel& model = session.model();
   Backend& backend = session.backend();
   const int64_t R = session.dataset().n_rows();
-  std::vector<int32_t> rows(size_t(R));
+  std::vector<int32_t> rows(static_cast<size_t>(R));
   for (int64_t i = 0; i < R; ++i) rows[size_t(i)] = int32_t(i);
   backend.ctx().seed = opt.seed;
   FitResult r;
@@ -98,7 +98,7 @@ FitResult evaluate_fit(ScviSession& session, const FitOptions& opt) {
 
   // Marginal LL: S passes, each a fresh encoder sample for every cell; running logsumexp per cell.
   const int64_t S = opt.n_mc_samples;
-  std::vector<double> mx(size_t(R), -std::numeric_limits<double>::infinity()), sum(size_t(R), 0.0);
+  std::vector<double> mx(static_cast<size_t>(R), -std::numeric_limits<double>::infinity()), sum(static_cast<size_t>(R), 0.0);
   int64_t steps = kMarginalSteps;
   for (int64_t s = 0; s < S; ++s) {
     steps += for_each_row_batch(session, rows, opt.batch_size, steps, [&](Tape& tape, const MiniBatch& mb, int64_t first) {

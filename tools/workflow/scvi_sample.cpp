@@ -18,10 +18,10 @@ std::vector<io::CsrMatrix> posterior_predictive_sample(ScviSession& session, con
   const std::string& lik = model.config().gene_likelihood;
   Backend& backend = session.backend();
   const int64_t R = session.dataset().n_rows(), G = model.config().n_genes;
-  std::vector<int32_t> rows(size_t(R));
+  std::vector<int32_t> rows(static_cast<size_t>(R));
   for (int64_t i = 0; i < R; ++i) rows[size_t(i)] = int32_t(i);
   backend.ctx().seed = opt.seed;
-  std::vector<io::CsrMatrix> out(size_t(opt.n_samples));
+  std::vector<io::CsrMatrix> out(static_cast<size_t>(opt.n_samples));
   int64_t steps = kSampleSteps;
   std::vector<float> host;
   for (int64_t s = 0; s < opt.n_samples; ++s) {

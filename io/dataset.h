@@ -1,0 +1,39 @@
+// One entry point from any supported file to (counts CSR, obs, var): .h5ad, 10x .h5 and a modality of .h5mu,
+// told apart by content, not by extension (file-formats.md §1-§3).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/csr.h"
+#include "io/dataframe.h"
+#include "io/validate.h"
+
+namespace cuvi::io {
+
+enum class FileFormat { AnnData, Tenx, MuData };
+FileFormat detect_format(const std::string& path);  // fails on anything else, naming the top-level members
+const char* format_name(FileFormat f);              // "AnnData .h5ad", "10x CellRanger .h5", "MuData .h5mu"
+
+struct LoadOptions {
+  std::string layer;         // .h5ad / .h5mu modality: "" = X, "raw" = raw/X, else a layer name
+  std::string modality;      // .h5mu: modality name; 10x: "rna" (Gene Expression), "atac" (Peaks), "protein"
+  std::string genome;        // 10x
+  std::string feature_type;  // 10x, overrides the modality mapping
+  bool require_counts = true;
+  int64_t memory_budget_bytes = 0;
+};
+
+struct Dataset {
+  std::string path;
+  FileFormat format = FileFormat::AnnData;
+  std::string source;  // the HDF5 element read, e.g. "/X", "/mod/rna/layers/counts", "/matrix"
+  CsrMatrix counts;
+  DataFrame obs, var;
+  CountsSummary summary;
+  std::vector<std::string> notes;  // choices made on the caller's behalf (warn the user)
+};
+
+Dataset load_dataset(const std::string& path, const LoadOptions& opts = {});
+
+}  // namespace cuvi::io

@@ -1,0 +1,30 @@
+// Checks shared by readers, writers and callers: count summaries (all-zero cells are reported, not
+// rejected), CSR structure checks for matrices handed to writers, and gene-list agreement (DESIGN.md §9).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/csr.h"
+
+namespace cuvi::io {
+
+struct CountsSummary {
+  int64_t n_rows = 0, n_cols = 0, nnz = 0;
+  int64_t all_zero_cells = 0;  // rows with no non-zero value: legal, callers may warn
+  int64_t all_zero_genes = 0;  // columns with no non-zero value
+  double max_value = 0;
+  double total = 0;
+};
+CountsSummary summarize_counts(const CsrMatrix& m);
+
+// Fails ("<what>: ...") unless indptr/indices/data are consistent: sizes, monotonic indptr,
+// indices in range and strictly increasing within each row.
+void check_csr(const CsrMatrix& m, const std::string& what);
+
+// Fails with the counts and the first differences when file_genes differs from model_genes
+// (different genes, or the same genes in another order).
+void check_same_genes(const std::vector<std::string>& model_genes, const std::vector<std::string>& file_genes,
+                      const std::string& file);
+
+}  // namespace cuvi::io

@@ -31,13 +31,20 @@ std::string padded(const char* prefix, int64_t i, int64_t n) {
   return buf;
 }
 
-// k distinct indices of [0, n) chosen by sorting Philox keys (deterministic, uniform).
-std::vector<int64_t> choose(const Rng& r, Stream s, uint64_t salt, int64_t n, int64_t k) {
+// A random order of [0, n): indices sorted by Philox keys (deterministic, uniform).
+std::vector<int64_t> permutation(const Rng& r, Stream s, uint64_t salt, int64_t n) {
   std::vector<std::pair<double, int64_t>> keys(n);
   for (int64_t i = 0; i < n; ++i) keys[i] = {r.u(s, salt * uint64_t(n) + uint64_t(i)), i};
   std::sort(keys.begin(), keys.end());
-  std::vector<int64_t> out;
-  for (int64_t i = 0; i < std::min(k, n); ++i) out.push_back(keys[i].second);
+  std::vector<int64_t> out(n);
+  for (int64_t i = 0; i < n; ++i) out[i] = keys[i].second;
+  return out;
+}
+
+// k distinct indices of [0, n), ascending.
+std::vector<int64_t> choose(const Rng& r, Stream s, uint64_t salt, int64_t n, int64_t k) {
+  std::vector<int64_t> out = permutation(r, s, salt, n);
+  out.resize(std::min(k, n));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -60,13 +67,16 @@ SimulatedData simulate(const SimulationConfig& c) {
     base[g] = 1.8 * r.n(kBase, g);
     theta[g] = c.theta_median * std::exp(0.6 * r.n(kTheta, g));
   }
-  const int64_t n_markers = std::max<int64_t>(1, int64_t(c.marker_fraction * G));
+  // Marker sets are disjoint: consecutive slices of one random gene order, so each marker has one type.
+  const int64_t n_markers = std::max<int64_t>(1, std::min<int64_t>(int64_t(c.marker_fraction * G), G / T));
+  const std::vector<int64_t> gene_order = permutation(r, kMarkers, 1, G);
   for (int64_t t = 0; t < T; ++t) {
     for (int64_t g = 0; g < G; ++g) type_lfc[t * G + g] = 0.15 * r.n(kTypeNoise, uint64_t(t * G + g));
     if (T == 1) break;
-    for (int64_t g : choose(r, kMarkers, uint64_t(t), G, n_markers)) {
+    for (int64_t k = t * n_markers; k < (t + 1) * n_markers; ++k) {
+      const int64_t g = gene_order[k];
       type_lfc[t * G + g] += c.marker_lfc + 0.4 * r.n(kMarkerLfc, uint64_t(t * G + g));
-      if (marker_of[g].empty()) marker_of[g] = padded("type_", t, T);
+      marker_of[g] = padded("type_", t, T);
     }
   }
   const int64_t n_de = int64_t(c.de_fraction * G);

@@ -73,26 +73,41 @@ void gemm_dot(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T*
 }
 
 // C[m][n] = sum_k A(m,k) B[k][n], A(m,k) = A[m][k] or, transposed, A[k][m]: each k adds a[m] * B row
-// into 4 rows x 32 columns of double accumulators held in registers.
+// into 4 rows x 32 columns of double accumulators held in registers. Column blocks are the outer
+// (parallel) loop, so a (K, 32) panel of B stays in cache while every row tile of C passes over it.
 template <class T>
 void gemm_outer(bool trans_a, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb,
                 T* C, int64_t ldc, bool accumulate) {
   auto a_at = [&](int64_t m, int64_t k) { return static_cast<double>(trans_a ? A[k * lda + m] : A[m * lda + k]); };
+  const int64_t n_full = N / 32 * 32;
 #pragma omp parallel for schedule(static) if (M * N * K > 65536)
-  for (int64_t m0 = 0; m0 < M; m0 += 4) {
-    const int64_t mb = std::min<int64_t>(4, M - m0);
-    int64_t n0 = 0;
-    for (; n0 + 32 <= N; n0 += 32) {
+  for (int64_t n0 = 0; n0 < n_full; n0 += 32) {
+    for (int64_t m0 = 0; m0 < M; m0 += 4) {
+      const int64_t mb = std::min<int64_t>(4, M - m0);
       v8d acc[4][4] = {};
-      for (int64_t k = 0; k < K; ++k) {
-        const T* b = B + k * ldb + n0;
-        const v8d b0 = load8(b), b1 = load8(b + 8), b2 = load8(b + 16), b3 = load8(b + 24);
-        for (int64_t i = 0; i < mb; ++i) {
-          const double s = a_at(m0 + i, k);
-          acc[i][0] += s * b0;
-          acc[i][1] += s * b1;
-          acc[i][2] += s * b2;
-          acc[i][3] += s * b3;
+      if (mb == 4) {  // full tile: fixed trip counts keep the 16 accumulators in registers
+        for (int64_t k = 0; k < K; ++k) {
+          const T* b = B + k * ldb + n0;
+          const v8d b0 = load8(b), b1 = load8(b + 8), b2 = load8(b + 16), b3 = load8(b + 24);
+          for (int i = 0; i < 4; ++i) {
+            const double s = a_at(m0 + i, k);
+            acc[i][0] += s * b0;
+            acc[i][1] += s * b1;
+            acc[i][2] += s * b2;
+            acc[i][3] += s * b3;
+          }
+        }
+      } else {
+        for (int64_t k = 0; k < K; ++k) {
+          const T* b = B + k * ldb + n0;
+          const v8d b0 = load8(b), b1 = load8(b + 8), b2 = load8(b + 16), b3 = load8(b + 24);
+          for (int64_t i = 0; i < mb; ++i) {
+            const double s = a_at(m0 + i, k);
+            acc[i][0] += s * b0;
+            acc[i][1] += s * b1;
+            acc[i][2] += s * b2;
+            acc[i][3] += s * b3;
+          }
         }
       }
       for (int64_t i = 0; i < mb; ++i) {
@@ -104,14 +119,16 @@ void gemm_outer(bool trans_a, int64_t M, int64_t N, int64_t K, const T* A, int64
           }
       }
     }
-    for (int64_t i = 0; i < mb; ++i)
-      for (int64_t n = n0; n < N; ++n) {
-        double v = 0;
-        for (int64_t k = 0; k < K; ++k) v += a_at(m0 + i, k) * static_cast<double>(B[k * ldb + n]);
-        T& c = C[(m0 + i) * ldc + n];
-        c = static_cast<T>(accumulate ? static_cast<double>(c) + v : v);
-      }
   }
+  if (n_full == N) return;
+#pragma omp parallel for schedule(static) if (M * (N - n_full) * K > 65536)
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = n_full; n < N; ++n) {
+      double v = 0;
+      for (int64_t k = 0; k < K; ++k) v += a_at(m, k) * static_cast<double>(B[k * ldb + n]);
+      T& c = C[m * ldc + n];
+      c = static_cast<T>(accumulate ? static_cast<double>(c) + v : v);
+    }
 }
 
 // trans_a: A is stored (K, M); trans_b: B is stored (N, K). lda/ldb/ldc are row strides.

@@ -49,14 +49,17 @@ size_t lzf_filter(unsigned flags, size_t cd_nelmts, const unsigned cd_values[], 
   if (nbytes == 0) return 0;
   // One 3-byte back-reference expands to at most 264 bytes, so the output is bounded by the input.
   const size_t limit = std::min<size_t>(nbytes * 88 + 64, size_t(1) << 32);
-  size_t cap = (cd_nelmts >= 3 && cd_values[2] != 0) ? size_t(cd_values[2]) : nbytes * 4;
+  // h5py stores the chunk size in bytes as the third client value. A chunk always decodes to exactly
+  // that size; anything shorter is corrupt and must not reach libhdf5, which would copy a full chunk.
+  const size_t expect = (cd_nelmts >= 3 && cd_values[2] != 0) ? size_t(cd_values[2]) : 0;
+  size_t cap = expect ? expect : nbytes * 4;
   cap = std::min(std::max<size_t>(cap, 64), limit);
   while (true) {
     void* out = H5allocate_memory(cap, false);
     if (!out) return 0;
     size_t len = 0;
     const LzfStatus st = lzf_decompress(static_cast<const uint8_t*>(*buf), nbytes, static_cast<uint8_t*>(out), cap, &len);
-    if (st == LzfStatus::Ok && len > 0) {
+    if (st == LzfStatus::Ok && len > 0 && (expect == 0 || len == expect)) {
       H5free_memory(*buf);
       *buf = out;
       *buf_size = cap;

@@ -16,8 +16,8 @@ for a in "$@"; do
     continue
   fi
   kind=$(grep -oE "ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer): [a-z-]+|runtime error|identifiers left open" <<<"$log" | head -1)
-  # First stack frame that is not a sanitizer interceptor or libc.
-  frame=$(grep -E "^ +#[0-9]+ " <<<"$log" | grep -vE "__interceptor|__sanitizer|__asan|libc\.so|malloc|fuzzer::" | head -1)
+  # The first frame that belongs either to libhdf5 or to cuvi decides (interceptors and libc are skipped).
+  frame=$(grep -E "^ +#[0-9]+ " <<<"$log" | grep -E "libhdf5|cuvi::" | head -1)
   where=cuvi
   grep -q "libhdf5" <<<"$frame" && where=libhdf5
   [ $rc -eq 124 ] && kind="timeout (>120 s)"

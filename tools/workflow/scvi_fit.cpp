@@ -11,8 +11,9 @@
 namespace cuvi::workflow {
 namespace {
 
-constexpr int64_t kElboSteps = 0xC0000000ll;      // Philox steps of the ELBO pass
-constexpr int64_t kMarginalSteps = 0xC1000000ll;  // Philox steps of the importance-sampling passes
+// Philox steps of the fit passes. The ELBO pass and the first importance-sampling pass share their
+// steps, so the ELBO's z (and l) sample is the marginal LL's first importance sample.
+constexpr int64_t kFitSteps = 0xC0000000ll;
 
 std::vector<float> download(Backend& b, const Tensor& t) {
   std::vector<float> v(size_t(t.numel()));
@@ -78,7 +79,7 @@ FitResult evaluate_fit(ScviSession& session, const FitOptions& opt) {
   };
 
   // ELBO and reconstruction error from one z sample per cell.
-  for_each_row_batch(session, rows, opt.batch_size, kElboSteps, [&](Tape& tape, const MiniBatch& mb, int64_t first) {
+  for_each_row_batch(session, rows, opt.batch_size, kFitSteps, [&](Tape& tape, const MiniBatch& mb, int64_t first) {
     models::ScviInputs in;
     const models::ScviOutputs o = forward(tape, mb, &in);
     const std::vector<float> ll = download(backend, tape.value(o.log_lik));
@@ -99,7 +100,7 @@ FitResult evaluate_fit(ScviSession& session, const FitOptions& opt) {
   // Marginal LL: S passes, each a fresh encoder sample for every cell; running logsumexp per cell.
   const int64_t S = opt.n_mc_samples;
   std::vector<double> mx(static_cast<size_t>(R), -std::numeric_limits<double>::infinity()), sum(static_cast<size_t>(R), 0.0);
-  int64_t steps = kMarginalSteps;
+  int64_t steps = kFitSteps;
   for (int64_t s = 0; s < S; ++s) {
     steps += for_each_row_batch(session, rows, opt.batch_size, steps, [&](Tape& tape, const MiniBatch& mb, int64_t first) {
       models::ScviInputs in;

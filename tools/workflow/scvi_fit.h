@@ -19,7 +19,8 @@ struct FitResult {
   // Per cell (R), in file order.
   std::vector<double> elbo;                 // log p(x|z,l) - KL_z - KL_l, one z sample (negative)
   std::vector<double> reconstruction_loss;  // -log p(x|z,l), same z sample
-  std::vector<double> marginal_ll;          // empty when n_mc_samples = 0
+  std::vector<double> marginal_ll;          // empty when n_mc_samples = 0; its first importance
+                                            // sample is the z (and l) of elbo
   // Aggregates: get_elbo and get_reconstruction_error average over cells; get_marginal_ll's
   // return_mean averages the per-minibatch means (sequential minibatches of batch_size).
   double elbo_mean = 0, reconstruction_loss_mean = 0;

@@ -1,11 +1,13 @@
 // Whole SCVI training steps (gather minibatch, forward, backward, Adam) at scVI shapes on CUDA (when a
-// device is present) and on the CPU: cells per second for batch 128 and 1024, genes 2000 and 20000.
-// Run: ./cuvi_bench --benchmark_filter=step/
+// device is present; op by op or one replayed step graph, DESIGN.md decision 4) and on the CPU.
+// Run: ./cuvi_bench --benchmark_filter=step/    (graph vs eager: --benchmark_filter='step/cuda')
 #include <benchmark/benchmark.h>
 
 #include <cuda_runtime_api.h>
 
+#include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "engine/trainer.h"
@@ -42,14 +44,25 @@ struct SyntheticData {
   CsrView view() const { return CsrView{indptr.data(), indices.data(), data.data(), n_cells, n_genes}; }
 };
 
-void train_steps(benchmark::State& state, bool cuda, int64_t batch, int64_t genes, int64_t hidden) {
+// The matrices are the same for every variant of a shape: built once.
+const SyntheticData& synthetic(int64_t cells, int64_t genes) {
+  static std::map<std::pair<int64_t, int64_t>, std::unique_ptr<SyntheticData>> cache;
+  auto& d = cache[{cells, genes}];
+  if (!d) d = std::make_unique<SyntheticData>(cells, genes);
+  return *d;
+}
+
+enum class Mode { Eager, Graph };
+
+void train_steps(benchmark::State& state, bool cuda, Mode mode, bool sync_each_step, int64_t batch, int64_t genes,
+                 int64_t hidden) {
   if (cuda && !cuda_device_available()) {
     state.SkipWithError("no CUDA device");
     return;
   }
   auto backend = cuda ? make_cuda_backend(0) : make_cpu_backend(0);
   const int64_t n_cells = batch * 8;
-  SyntheticData d(n_cells, genes);
+  const SyntheticData& d = synthetic(n_cells, genes);
   models::ScviConfig cfg;
   cfg.n_genes = genes;
   cfg.n_batch = 2;
@@ -65,33 +78,80 @@ void train_steps(benchmark::State& state, bool cuda, int64_t batch, int64_t gene
   int64_t epoch = 0, b = 0, cells = 0;
   ds.begin_epoch(rows, true, 0, 0, batch);
   Tape tape(*backend, arena);
-  for (auto _ : state) {
-    if (b == ds.n_batches()) {
-      ds.begin_epoch(rows, true, 0, uint32_t(++epoch), batch);
-      b = 0;
-    }
+  // One step recorded on the tape: it runs, or is only recorded while the stream captures.
+  auto record_step = [&] {
     tape.begin_step();
-    const MiniBatch mb = ds.batch(b++, arena);
+    const MiniBatch mb = ds.batch(b, arena);
     const StepTensors st = model.record(tape, mb, true);
     tape.backward(st.loss);
     adam.set_used(tape.params_with_grad());
     adam.step();
-    backend->synchronize();
-    cells += mb.n;
+    return true;
+  };
+  // Warm-up (untimed): one eager step (cuBLAS and the kernels initialise), then on CUDA one capture,
+  // which counts the step's launches; the graph variant keeps it and runs it.
+  record_step();
+  ++b;
+  StepGraph graph;
+  size_t launches = 0;
+  if (cuda) {
+    graph.capture(*backend, record_step);
+    launches = graph.n_nodes();
+    if (mode == Mode::Graph) {
+      graph.launch(*backend);
+      ++b;
+    } else {
+      ds.batch_discarded(b);  // the recorded gather never ran
+      graph.reset();
+    }
   }
+  backend->synchronize();
+  for (auto _ : state) {
+    if (b == ds.n_batches()) {
+      ds.begin_epoch(rows, true, 0, uint32_t(++epoch), batch);  // waits for the device (upload)
+      b = 0;
+    }
+    if (mode == Mode::Graph) {
+      graph.launch(*backend);
+      ds.batch_replayed(b);
+    } else {
+      record_step();
+    }
+    ++b;
+    if (sync_each_step) backend->synchronize();
+    cells += batch;
+  }
+  backend->synchronize();
   state.counters["cells/s"] = benchmark::Counter(double(cells), benchmark::Counter::kIsRate);
   state.counters["nodes"] = double(tape.n_nodes());
+  if (cuda) state.counters["launches/step"] = double(launches);
 }
 
+// Batch 128 and 1024, genes 2000 and 20000, hidden 128 and 512. CUDA runs each shape four ways: op by op
+// (cuda) or as one replayed step graph (cuda_graph), each either waiting for the device after every step
+// (the latency of one step) or only at epoch starts as the trainer does (_pipelined: host launches overlap
+// the device). Counters: cells/s, tape nodes, and launches/step (the operations one step enqueues).
 int register_steps() {
-  for (bool cuda : {true, false})
+  struct Variant {
+    bool cuda;
+    Mode mode;
+    bool sync_each_step;
+    const char* name;
+  };
+  const Variant variants[] = {{true, Mode::Eager, true, "cuda"},
+                              {true, Mode::Graph, true, "cuda_graph"},
+                              {true, Mode::Eager, false, "cuda_pipelined"},
+                              {true, Mode::Graph, false, "cuda_graph_pipelined"},
+                              {false, Mode::Eager, true, "cpu"}};
+  for (const Variant& v : variants)
     for (int64_t batch : {128, 1024})
       for (int64_t genes : {2000, 20000})
         for (int64_t hidden : {128, 512}) {
-          if (!cuda && (batch > 128 || genes > 2000)) continue;  // the CPU path at the small shapes only
-          const std::string name = std::string("step/") + (cuda ? "cuda" : "cpu") + "/scvi_N" +
-                                   std::to_string(batch) + "_G" + std::to_string(genes) + "_H" + std::to_string(hidden);
-          benchmark::RegisterBenchmark(name.c_str(), train_steps, cuda, batch, genes, hidden)
+          if (!v.cuda && (batch > 128 || genes > 2000)) continue;  // the CPU path at the small shapes only
+          const std::string name = std::string("step/") + v.name + "/scvi_N" + std::to_string(batch) + "_G" +
+                                   std::to_string(genes) + "_H" + std::to_string(hidden);
+          benchmark::RegisterBenchmark(name.c_str(), train_steps, v.cuda, v.mode, v.sync_each_step, batch, genes,
+                                       hidden)
               ->UseRealTime()
               ->Unit(benchmark::kMicrosecond);
         }

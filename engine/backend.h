@@ -18,6 +18,10 @@ struct StepScalars {
   int64_t step = 0;         // optimizer steps taken so far (RNG step and Adam bias correction)
   double clip_scale = 1.0;  // gradient scale written by global-norm clipping (1 when off)
   double grad_norm = 0.0;   // last global gradient norm (diagnostic)
+  // Position in the epoch's row order of the next minibatch's first row: zeroed by begin_epoch, advanced
+  // by the batch size each time a minibatch is gathered (on the device on CUDA), so a captured gather
+  // reads the right rows when its graph is replayed.
+  int64_t batch_start = 0;
 };
 
 struct ExecContext {

@@ -1,5 +1,6 @@
-// DeviceDataset implementation: resident CSR + device shuffle, or host super-batch streaming with
-// the next super-batch gathered on a background thread while the current one trains.
+// DeviceDataset implementation: resident CSR + device shuffle + minibatch rows at the step scalars'
+// cursor, or host super-batch streaming with the next super-batch gathered on a background thread
+// while the current one trains.
 #include "engine/loader.h"
 
 #include <cuda_runtime_api.h>
@@ -125,6 +126,9 @@ void DeviceDataset::begin_epoch(const std::vector<int32_t>& rows, bool shuffle, 
   for (int32_t r : rows) CUVI_CHECK(r >= 0 && r < m_counts.n_rows, "epoch row index out of range");
   m_epoch_n = n;
   m_batch_size = batch_size;
+  m_next_batch = 0;
+  // The cursor restarts with the epoch (outside any captured step: the step only reads and advances it).
+  m_backend.fill_zero(&m_backend.ctx().scalars->batch_start, sizeof(int64_t));
   if (n == 0) return;
   const bool on_host = m_streaming || m_backend.device() == Device::CPU;
   if (on_host) {
@@ -243,18 +247,50 @@ MiniBatch DeviceDataset::planning_batch(int64_t n, Arena& measuring) const {
   return mb;
 }
 
+void DeviceDataset::batch_replayed(int64_t b) {
+  CUVI_CHECK(!m_streaming && b == m_next_batch && b < n_batches(),
+             "a replayed step gathered minibatch " + std::to_string(b) + " but the loader's cursor is at " +
+                 std::to_string(m_next_batch));
+  ++m_next_batch;
+}
+
+void DeviceDataset::batch_discarded(int64_t b) {
+  CUVI_CHECK(!m_streaming && b + 1 == m_next_batch, "a discarded capture did not gather the last minibatch");
+  --m_next_batch;
+}
+
 MiniBatch DeviceDataset::batch(int64_t b, Arena& arena) {
   CUVI_CHECK(b >= 0 && b < n_batches(), "minibatch index out of range");
+  CUVI_CHECK(b == m_next_batch, "minibatches must be gathered in order within an epoch: minibatch " +
+                                    std::to_string(b) + " requested, the loader is at " + std::to_string(m_next_batch));
   const int64_t n = batch_rows(b);
   const Device dev = m_backend.device();
-  const int32_t* rows_dev = static_cast<const int32_t*>(m_epoch_rows.data()) + b * m_batch_size;
+  ++m_next_batch;
   if (!m_streaming) {
+    // The rows come from the cursor, not from b: the same launch serves every minibatch of this size.
+    const Tensor rows = arena.tensor(DType::I32, Shape{n});
+    if (!arena.is_measuring()) {
+      ExecContext& ctx = m_backend.ctx();
+      const int32_t* epoch_rows = static_cast<const int32_t*>(m_epoch_rows.data());  // (m_epoch_n)
+      if (dev == Device::CUDA) {
+        try {
+          cuda::take_batch_rows(static_cast<cudaStream_t>(ctx.stream), epoch_rows, m_epoch_n,
+                                &ctx.scalars->batch_start, rows.ptr<int32_t>(), n, m_batch_size);
+        } catch (const std::runtime_error& e) {
+          fail(e.what());
+        }
+      } else {
+        CUVI_CHECK(cpu::take_batch_rows(epoch_rows, m_epoch_n, &ctx.scalars->batch_start, rows.ptr<int32_t>(), n,
+                                        m_batch_size),
+                   "the loader's cursor is past the epoch (minibatch " + std::to_string(b) + ")");
+      }
+    }
     const int64_t R = m_counts.n_rows, nnz = std::max<int64_t>(m_counts.nnz(), 1);
     return gather(arena, Tensor(m_indptr.data(), DType::I64, dev, Shape{R + 1}),
                   Tensor(m_indices.data(), DType::I32, dev, Shape{nnz}),
-                  Tensor(m_data.data(), DType::F32, dev, Shape{nnz}),
-                  Tensor(const_cast<int32_t*>(rows_dev), DType::I32, dev, Shape{n}), rows_dev, n);
+                  Tensor(m_data.data(), DType::F32, dev, Shape{nnz}), rows, rows.ptr<int32_t>(), n);
   }
+  const int32_t* rows_dev = static_cast<const int32_t*>(m_epoch_rows.data()) + b * m_batch_size;
   Stream& st = *m_stream;
   const int64_t rows_per = st.rows_per_super * m_batch_size;
   const int64_t super = b / st.rows_per_super;

@@ -1,6 +1,7 @@
 // Device-resident minibatch loader: the count matrix is uploaded once as CSR (values exact), each
 // epoch's row order is a Philox shuffle computed on the device, and each minibatch is gathered and
-// densified on the device. When the matrix exceeds the memory budget, rows stream from the host in
+// densified on the device at a cursor held in device memory (so a captured step graph gathers the next
+// minibatch on each replay). When the matrix exceeds the memory budget, rows stream from the host in
 // super-batches, the next one prefetched while the current one trains (same minibatches either way).
 #pragma once
 #include <cstdint>
@@ -63,7 +64,14 @@ class DeviceDataset {
                    int64_t batch_size);
   int64_t n_batches() const;
   int64_t batch_rows(int64_t b) const;  // cells in minibatch b
+  // Minibatch b, gathered into the arena. Resident data: its rows are taken at the cursor
+  // StepScalars::batch_start, read and advanced by the backend (on CUDA a device kernel), so minibatches
+  // are gathered in order 0, 1, ... once each per epoch (as when streaming).
   MiniBatch batch(int64_t b, Arena& arena);
+  // A replayed step graph gathered minibatch b: the device cursor moved without a batch() call.
+  void batch_replayed(int64_t b);
+  // A capture that recorded minibatch b's gather was discarded: the device cursor did not move.
+  void batch_discarded(int64_t b);
   // A minibatch of n cells with placeholder contents, for planning a step in a measuring arena.
   MiniBatch planning_batch(int64_t n, Arena& measuring) const;
   // The epoch's row order on the host (tests and inference bookkeeping; synchronises).
@@ -83,6 +91,7 @@ class DeviceDataset {
   DeviceBuffer m_subset, m_order, m_epoch_rows, m_scratch;
   std::vector<int32_t> m_host_order;  // streaming: the epoch's row sequence
   int64_t m_epoch_n = 0, m_batch_size = 0;
+  int64_t m_next_batch = 0;  // host record of the cursor: the minibatch gathered next
   std::unique_ptr<Stream> m_stream;
 };
 

@@ -2,6 +2,8 @@
 // one CUDA launch per step; step counter and clipping scale live in the backend's step scalars.
 #include "engine/optimizer.h"
 
+#include <cuda_runtime_api.h>
+
 #include "kernels/cpu/adam.h"
 #include "kernels/cuda/adam.h"
 
@@ -10,6 +12,12 @@ namespace cuvi {
 Adam::Adam(Backend& backend, ParamStore& params, const AdamConfig& config)
     : m_backend(backend), m_params(params), m_config(config) {
   CUVI_CHECK(params.allocated(), "optimizer created before the parameters were allocated");
+  if (backend.device() == Device::CUDA) {
+    // At most one segment per trainable entry: allocated once, so set_used never allocates.
+    size_t n_trainable = 0;
+    for (const ParamEntry& e : params.entries()) n_trainable += e.trainable;
+    m_segments_dev = DeviceBuffer(backend, std::max<size_t>(1, 2 * n_trainable) * sizeof(int64_t));
+  }
   set_lr(config.lr);
 }
 
@@ -20,7 +28,15 @@ void Adam::set_lr(double lr) {
 }
 
 void Adam::set_used(const std::vector<int>& params_with_grad) {
-  if (params_with_grad == m_used && !m_segments.empty()) return;
+  if (uses(params_with_grad)) return;
+  if (m_backend.device() == Device::CUDA) {
+    // The upload below synchronises with the host, which a stream capture forbids.
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    cudaStreamIsCapturing(static_cast<cudaStream_t>(m_backend.ctx().stream), &status);
+    CUVI_CHECK(status == cudaStreamCaptureStatusNone,
+               "Adam: the parameters with gradients changed inside a captured step (the trainer must capture a "
+               "step only when the optimizer's segment table already matches)");
+  }
   m_used = params_with_grad;
   m_segments.clear();
   m_max_segment = 0;
@@ -39,8 +55,9 @@ void Adam::set_used(const std::vector<int>& params_with_grad) {
     }
     m_max_segment = std::max(m_max_segment, m_segments.back());
   }
+  ++m_table_version;
   if (m_backend.device() == Device::CUDA && !m_segments.empty()) {
-    m_segments_dev = DeviceBuffer(m_backend, m_segments.size() * sizeof(int64_t));
+    CUVI_CHECK(m_segments.size() * sizeof(int64_t) <= m_segments_dev.size(), "Adam: segment table overflow");
     m_backend.upload(m_segments_dev.data(), m_segments.data(), m_segments.size() * sizeof(int64_t));
   }
 }

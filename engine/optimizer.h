@@ -22,8 +22,15 @@ class Adam {
  public:
   Adam(Backend& backend, ParamStore& params, const AdamConfig& config);
   // Parameters that received a gradient this step (Tape::params_with_grad). torch skips the others
-  // entirely: no decay, no moment update. Uploads a new segment table only when the set changes.
+  // entirely: no decay, no moment update. Uploads a new segment table (into one buffer allocated with
+  // the optimizer) only when the set changes, which it refuses to do inside a CUDA stream capture.
   void set_used(const std::vector<int>& params_with_grad);
+  // Whether set_used(params_with_grad) would keep the current segment table (no upload).
+  bool uses(const std::vector<int>& params_with_grad) const {
+    return params_with_grad == m_used && !m_segments.empty();
+  }
+  // Changes whenever the segment table does: a captured step() replays the table it was captured with.
+  uint64_t table_version() const { return m_table_version; }
   // Clip (if configured), update every used parameter, advance the device step counter.
   // The learning rate is read from the backend's step scalars (set with set_lr outside a step).
   void step();
@@ -37,7 +44,8 @@ class Adam {
   std::vector<int> m_used;
   std::vector<int64_t> m_segments;  // host copy, (S, 2)
   int64_t m_max_segment = 0;
-  DeviceBuffer m_segments_dev;
+  uint64_t m_table_version = 0;
+  DeviceBuffer m_segments_dev;  // (2 * trainable entries) on CUDA: room for any segment table
 };
 
 }  // namespace cuvi

@@ -1,7 +1,9 @@
-// Trainer implementation: one eager tape per minibatch in a planned arena, metrics accumulated on the
-// device and read once per epoch, validation in eval mode, early stopping with a host snapshot.
+// Trainer implementation: one tape per minibatch in a planned arena (on CUDA captured once per minibatch
+// size and mode and replayed as a graph), metrics accumulated on the device and read once per epoch,
+// validation in eval mode, early stopping with a host snapshot.
 #include "engine/trainer.h"
 
+#include <cuda_runtime_api.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +17,12 @@ namespace cuvi {
 namespace {
 
 constexpr uint32_t kSplitStream = 0x53504c54u;  // Philox stream of the train/validation split
+constexpr int kMaxDiscards = 2;                  // discarded captures before a shape stays eager
+
+void cuda_ok(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) fail(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(e));
+}
+cudaStream_t stream_of(Backend& backend) { return static_cast<cudaStream_t>(backend.ctx().stream); }
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -90,6 +98,62 @@ double kl_weight_for(const TrainConfig& c, int64_t epoch, int64_t global_step) {
   return c.max_kl_weight;
 }
 
+StepGraph::StepGraph(StepGraph&& o) noexcept : m_exec(o.m_exec), m_nodes(o.m_nodes) {
+  o.m_exec = nullptr;
+  o.m_nodes = 0;
+}
+
+StepGraph& StepGraph::operator=(StepGraph&& o) noexcept {
+  if (this != &o) {
+    reset();
+    m_exec = o.m_exec;
+    m_nodes = o.m_nodes;
+    o.m_exec = nullptr;
+    o.m_nodes = 0;
+  }
+  return *this;
+}
+
+void StepGraph::reset() {
+  if (m_exec) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(m_exec));
+  m_exec = nullptr;
+  m_nodes = 0;
+}
+
+void StepGraph::begin_capture(Backend& backend) {
+  CUVI_CHECK(backend.device() == Device::CUDA, "step graphs need the CUDA backend");
+  // Thread-local: a forbidden call (sync, allocation, pageable copy) from this thread ends the capture
+  // with an error; other threads of the process are not affected.
+  cuda_ok(cudaStreamBeginCapture(stream_of(backend), cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+}
+
+bool StepGraph::end_capture(Backend& backend, bool keep) {
+  cudaGraph_t graph = nullptr;
+  const cudaError_t e = cudaStreamEndCapture(stream_of(backend), &graph);
+  if (!keep || e != cudaSuccess) {
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();  // an invalidated capture leaves its error behind; the caller reports the cause
+    if (keep)
+      fail(std::string("CUDA error in cudaStreamEndCapture: ") + cudaGetErrorString(e) +
+           " (a call inside the captured step synchronised with the host or allocated memory)");
+    return false;
+  }
+  size_t n = 0;
+  cudaError_t ge = cudaGraphGetNodes(graph, nullptr, &n);
+  cudaGraphExec_t exec = nullptr;
+  if (ge == cudaSuccess) ge = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);  // the executable does not need it
+  cuda_ok(ge, "cudaGraphInstantiate");
+  m_exec = exec;
+  m_nodes = n;
+  return true;
+}
+
+void StepGraph::launch(Backend& backend) const {
+  CUVI_CHECK(m_exec != nullptr, "launching an empty step graph");
+  cuda_ok(cudaGraphLaunch(static_cast<cudaGraphExec_t>(m_exec), stream_of(backend)), "cudaGraphLaunch");
+}
+
 size_t plan_step_bytes(Backend& backend, TrainableModel& model, DeviceDataset& data, int64_t batch_size,
                        bool training) {
   Arena plan = Arena::measuring(backend.device(), "plan");
@@ -106,14 +170,103 @@ Trainer::Trainer(Backend& backend, TrainableModel& model, DeviceDataset& data, c
   CUVI_CHECK(config.batch_size > 0, "--batch-size must be positive");
 }
 
-void Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t epoch, std::vector<double>& sums,
-                        double& loss_sum, int64_t& steps) {
-  m_backend.fill_zero(m_acc.data(), m_acc.size());
+bool Trainer::use_graphs() const {
+  return m_config.cuda_graph && m_backend.device() == Device::CUDA && !m_data.streaming() &&
+         m_graph_stats.disabled_reason.empty();
+}
+
+void Trainer::drop_graphs() {
+  m_graphs.clear();
+  m_warm.clear();
+  m_discards.clear();
+}
+
+bool Trainer::record_step(int64_t b, bool training, bool capturing) {
+  Tape& tape = *m_tape;
   const Device dev = m_backend.device();
   Tensor acc(m_acc.data(), DType::F32, dev, Shape{4});
   Tensor acc_loss(static_cast<float*>(m_acc.data()) + 4, DType::F32, dev, Shape{4});
+  tape.begin_step();
+  const MiniBatch mb = m_data.batch(b, m_arena);
+  const StepTensors st = m_model.record(tape, mb, training);
+  const TensorId acc_id = tape.input(acc), acc_loss_id = tape.input(acc_loss);
+  tape.apply(op("accumulate_sums"), {st.metrics[0], st.metrics[1], st.metrics[2], kNoTensor, acc_id});
+  tape.apply(op("accumulate_sums"), {st.loss, kNoTensor, kNoTensor, kNoTensor, acc_loss_id});
+  if (training) {
+    tape.backward(st.loss);
+    // A new segment table is an upload, which a capture forbids: discard, run eagerly, capture later.
+    if (capturing && !m_optimizer->uses(tape.params_with_grad())) return false;
+    m_optimizer->set_used(tape.params_with_grad());
+    m_optimizer->step();
+  }
+  return true;
+}
+
+void Trainer::run_step(int64_t b, bool training) {
+  if (training) ++m_global_step;  // host count only (KL warm-up); the device advances its own step
+  if (!use_graphs()) {
+    record_step(b, training, false);
+    ++m_graph_stats.eager;
+    return;
+  }
+  const GraphKey key{training, m_data.batch_rows(b)};
+  auto it = m_graphs.find(key);
+  if (it != m_graphs.end() && training && it->second.table_version != m_optimizer->table_version()) {
+    m_graphs.erase(it);  // its Adam launch baked in the previous segment table
+    it = m_graphs.end();
+    ++m_graph_stats.invalidated;
+  }
+  if (it != m_graphs.end()) {
+    it->second.graph.launch(m_backend);
+    m_data.batch_replayed(b);
+    ++m_graph_stats.replayed;
+    return;
+  }
+  // The first step of a shape runs eagerly, so that whatever cuBLAS or the kernels set up lazily
+  // happens outside a capture; so does every step of a shape whose captures keep being discarded.
+  auto discards = m_discards.find(key);
+  if (!m_warm.count(key) || (discards != m_discards.end() && discards->second >= kMaxDiscards)) {
+    record_step(b, training, false);
+    m_warm.insert(key);
+    ++m_graph_stats.eager;
+    return;
+  }
+  CachedGraph g;
+  bool captured = false;
+  try {
+    captured = g.graph.capture(m_backend, [&] { return record_step(b, training, true); });
+  } catch (const Error& e) {
+    // A call inside the step that a capture forbids: nothing ran, so the step runs op by op, and so
+    // does the rest of the run (same kernels, same order, same results).
+    m_data.batch_discarded(b);
+    m_graph_stats.disabled_reason = e.what();
+    std::fprintf(stderr, "warning: CUDA graph capture failed (%s); the remaining steps run op by op\n", e.what());
+    drop_graphs();
+    record_step(b, training, false);
+    ++m_graph_stats.eager;
+    return;
+  }
+  if (!captured) {
+    m_data.batch_discarded(b);  // nothing ran: the device cursor is still at minibatch b
+    ++m_discards[key];
+    ++m_graph_stats.discarded;
+    record_step(b, training, false);
+    ++m_graph_stats.eager;
+    return;
+  }
+  g.table_version = training ? m_optimizer->table_version() : 0;
+  ++m_graph_stats.captured;
+  if (training) m_graph_stats.nodes = std::max(m_graph_stats.nodes, g.graph.n_nodes());
+  it = m_graphs.emplace(key, std::move(g)).first;
+  it->second.graph.launch(m_backend);  // capturing recorded the step without running it
+  ++m_graph_stats.replayed;
+}
+
+void Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t epoch, std::vector<double>& sums,
+                        double& loss_sum, int64_t& steps) {
+  m_backend.fill_zero(m_acc.data(), m_acc.size());
   m_data.begin_epoch(rows, training, m_config.seed, uint32_t(epoch), m_config.batch_size);
-  Tape tape(m_backend, m_arena);
+  if (!m_tape) m_tape = std::make_unique<Tape>(m_backend, m_arena);
   steps = 0;
   const int64_t nb = m_data.n_batches();
   const bool tty = m_config.progress && isatty(2);
@@ -125,18 +278,7 @@ void Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t
       s.kl_weight = kl_weight_for(m_config, epoch, m_global_step);
       m_backend.write_scalars(s);
     }
-    tape.begin_step();
-    const MiniBatch mb = m_data.batch(b, m_arena);
-    const StepTensors st = m_model.record(tape, mb, training);
-    const TensorId acc_id = tape.input(acc), acc_loss_id = tape.input(acc_loss);
-    tape.apply(op("accumulate_sums"), {st.metrics[0], st.metrics[1], st.metrics[2], kNoTensor, acc_id});
-    tape.apply(op("accumulate_sums"), {st.loss, kNoTensor, kNoTensor, kNoTensor, acc_loss_id});
-    if (training) {
-      tape.backward(st.loss);
-      m_optimizer->set_used(tape.params_with_grad());
-      m_optimizer->step();
-      ++m_global_step;
-    }
+    run_step(b, training);
     ++steps;
     if (tty && training) {
       const double t = now_seconds();
@@ -190,8 +332,13 @@ TrainResult Trainer::fit() {
   size_t need = plan_step_bytes(m_backend, m_model, m_data, b, true);
   if (validate) need = std::max(need, plan_step_bytes(m_backend, m_model, m_data, std::min<int64_t>(
                                                           m_config.batch_size, r.split.validation.size()), false));
+  // Graphs name the arena, the tape's seed gradient and the optimizer's segment table: all replaced here.
+  drop_graphs();
+  m_tape.reset();
   m_arena = Arena(m_backend, need + need / 16 + (1 << 20), "activation");
+  m_tape = std::make_unique<Tape>(m_backend, m_arena);
   m_optimizer = std::make_unique<Adam>(m_backend, m_model.params(), m_config.optimizer);
+  m_graph_stats = StepGraphStats{};
 
   const std::vector<std::string> names = m_model.metric_names();
   auto& h = r.history;
@@ -282,6 +429,7 @@ TrainResult Trainer::fit() {
       }
   }
   r.seconds = now_seconds() - t_start;
+  r.graphs = m_graph_stats;
   return r;
 }
 

@@ -1,10 +1,13 @@
 // Trainer with scvi-tools' defaults (scvi-multivi.md §4.1): data split and its straggler rule, the
 // max-epochs heuristic, KL warm-up, Adam, validation ELBO, early stopping with restore of the best
 // weights, per-epoch history, a progress bar on a terminal, deterministic for a seed and device.
+// On CUDA each step is one captured graph, replayed per minibatch size (DESIGN.md decision 4).
 #pragma once
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/loader.h"
@@ -24,6 +27,8 @@ class TrainableModel {
  public:
   virtual ~TrainableModel() = default;
   virtual ParamStore& params() = 0;
+  // Must issue the same work for the same minibatch size and mode: on CUDA the trainer captures one
+  // step per (size, mode) and replays it, so anything that varies per step lives in device memory.
   virtual StepTensors record(Tape& tape, const MiniBatch& batch, bool training) = 0;
   // Names of the metrics returned in StepTensors::metrics (empty string = unused).
   virtual std::vector<std::string> metric_names() const = 0;
@@ -44,6 +49,20 @@ struct TrainConfig {
   AdamConfig optimizer = AdamConfig::scvi();
   uint64_t seed = 0;
   bool progress = true;  // shown only when stderr is a terminal
+  // CUDA backend with resident data: capture each step (gather, forward, metric sums, backward, Adam) once
+  // per minibatch size and mode, then replay it. false: every step runs op by op (same kernels, same order).
+  bool cuda_graph = true;
+};
+
+// How the steps of a run were executed.
+struct StepGraphStats {
+  int64_t captured = 0;     // step graphs captured: one per minibatch size and mode, again after invalidation
+  int64_t replayed = 0;     // steps run by launching a graph (the step that captured it included)
+  int64_t eager = 0;        // steps run op by op: warm-up, CPU backend, graphs off, streaming, discarded capture
+  int64_t invalidated = 0;  // graphs dropped because the optimizer's segment table changed after their capture
+  int64_t discarded = 0;    // captures thrown away: the parameters with gradients changed inside one
+  size_t nodes = 0;         // operations (kernels, copies, memsets) of the largest captured training step
+  std::string disabled_reason;  // non-empty: a capture failed with this error and the run went on op by op
 };
 
 struct DataSplit {
@@ -60,6 +79,45 @@ struct TrainResult {
   int64_t best_epoch = -1;  // early stopping: epoch whose weights were restored
   double seconds = 0;
   DataSplit split;
+  StepGraphStats graphs;
+};
+
+// One step captured from the CUDA backend's stream and instantiated: capture() records the work fn()
+// issues without running it; launch() replays it on the same stream. Move-only.
+class StepGraph {
+ public:
+  StepGraph() = default;
+  ~StepGraph() { reset(); }
+  StepGraph(StepGraph&& o) noexcept;
+  StepGraph& operator=(StepGraph&& o) noexcept;
+  StepGraph(const StepGraph&) = delete;
+  StepGraph& operator=(const StepGraph&) = delete;
+
+  // fn() must not synchronise, allocate or upload (the capture fails with the CUDA error naming the call).
+  // Returns false, keeping nothing, when fn() returns false; an exception from fn() ends the capture too.
+  template <class F>
+  bool capture(Backend& backend, F&& fn) {
+    reset();
+    begin_capture(backend);
+    bool keep = false;
+    try {
+      keep = fn();
+    } catch (...) {
+      end_capture(backend, false);
+      throw;
+    }
+    return end_capture(backend, keep);
+  }
+  void launch(Backend& backend) const;
+  bool valid() const { return m_exec != nullptr; }
+  size_t n_nodes() const { return m_nodes; }  // kernels, copies and memsets one replay runs
+  void reset();
+
+ private:
+  static void begin_capture(Backend& backend);
+  bool end_capture(Backend& backend, bool keep);
+  void* m_exec = nullptr;  // cudaGraphExec_t
+  size_t m_nodes = 0;
 };
 
 class Trainer {
@@ -70,8 +128,24 @@ class Trainer {
   std::map<std::string, double> evaluate(const std::vector<int32_t>& rows, int64_t epoch);
 
  private:
+  // Step graphs are keyed by mode and minibatch size.
+  using GraphKey = std::pair<bool, int64_t>;  // (training, cells)
+  struct CachedGraph {
+    StepGraph graph;
+    uint64_t table_version = 0;  // the optimizer's segment table the training step was captured with
+  };
+
   void run_epoch(const std::vector<int32_t>& rows, bool training, int64_t epoch, std::vector<double>& sums,
                  double& loss_sum, int64_t& steps);
+  bool use_graphs() const;
+  // Runs minibatch b's step: eagerly, by capturing it and launching the graph, or by replaying one.
+  void run_step(int64_t b, bool training);
+  // Records minibatch b's step on the tape (gather, forward, metric sums; in training backward and Adam),
+  // which runs it unless the stream is capturing. Returns false, when capturing, if the optimizer's segment
+  // table does not match the step's parameters with gradients (the capture must be discarded).
+  bool record_step(int64_t b, bool training, bool capturing);
+  void drop_graphs();
+
   Backend& m_backend;
   TrainableModel& m_model;
   DeviceDataset& m_data;
@@ -79,8 +153,13 @@ class Trainer {
   Arena m_arena;
   DeviceBuffer m_acc;  // (8) metric and loss accumulators on the backend
   std::unique_ptr<Adam> m_optimizer;
+  std::unique_ptr<Tape> m_tape;  // one tape for the run: its seed gradient's address is part of the graphs
   std::string m_status;  // progress line prefix
   int64_t m_global_step = 0;
+  std::map<GraphKey, CachedGraph> m_graphs;
+  std::set<GraphKey> m_warm;          // shapes that ran one eager step (cuBLAS and kernels initialised)
+  std::map<GraphKey, int> m_discards;  // discarded captures per shape; after two the shape stays eager
+  StepGraphStats m_graph_stats;
 };
 
 // Plans the activation arena for the largest minibatch: forward + backward in measuring mode.

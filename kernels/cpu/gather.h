@@ -1,5 +1,6 @@
 // CPU reference for the minibatch loader: row gather of a dense per-cell table (4-byte elements,
-// float or int32 bit-for-bit) and the Philox shuffle order shared with the CUDA path.
+// float or int32 bit-for-bit), the Philox shuffle order shared with the CUDA path, and the minibatch
+// rows at the loader's cursor.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -25,6 +26,17 @@ inline void replace_column(const int32_t* codes,  // (N, J)
                            int64_t N, int64_t J, int64_t j, int32_t value) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t k = 0; k < J; ++k) out[n * J + k] = k == j ? value : codes[n * J + k];
+}
+
+// out[i] = epoch_rows[*batch_start + i] for i < n, then *batch_start += advance (the CUDA loader's cursor
+// step; here the cursor is host memory). Returns false, writing nothing, when the rows run past the epoch.
+inline bool take_batch_rows(const int32_t* epoch_rows,  // (E)
+                            int64_t E, int64_t* batch_start, int32_t* out /*(n)*/, int64_t n, int64_t advance) {
+  const int64_t start = *batch_start;
+  if (start < 0 || start + n > E) return false;
+  if (n) std::memcpy(out, epoch_rows + start, size_t(n) * sizeof(int32_t));
+  *batch_start = start + advance;
+  return true;
 }
 
 // Sort key of position i in epoch `epoch`: Philox word in the high half, i in the low half, so

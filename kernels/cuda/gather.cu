@@ -1,4 +1,5 @@
-// CUDA minibatch loader kernels: row gather, Philox sort keys + CUB radix sort for the shuffle.
+// CUDA minibatch loader kernels: row gather, Philox sort keys + CUB radix sort for the shuffle, and the
+// minibatch rows at a cursor in device memory (read at run time, so a captured launch replays correctly).
 #include <cub/device/device_radix_sort.cuh>
 
 #include "kernels/common/philox.h"
@@ -31,6 +32,17 @@ __global__ void take_rows_kernel(const int32_t* __restrict__ subset, const int32
                                  int32_t* __restrict__ out, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     out[i] = subset[order[i]];
+}
+
+// One block: every thread reads the cursor before thread 0 moves it (the barrier orders the two).
+__global__ void __launch_bounds__(256) take_batch_rows_kernel(const int32_t* __restrict__ epoch_rows, int64_t E,
+                                                              int64_t* batch_start, int32_t* __restrict__ out,
+                                                              int64_t n, int64_t advance) {
+  const int64_t start = *batch_start;
+  __syncthreads();
+  if (start < 0 || start + n > E) __trap();  // the cursor and the minibatch disagree: never read past the epoch
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) out[i] = epoch_rows[start + i];
+  if (threadIdx.x == 0) *batch_start = start + advance;
 }
 
 __global__ void replace_column_kernel(const int32_t* __restrict__ codes, int32_t* __restrict__ out, int64_t N,
@@ -85,6 +97,12 @@ void take_rows(cudaStream_t s, const int32_t* subset, const int32_t* order, int3
   if (n == 0) return;
   take_rows_kernel<<<grid_for(n, 256), 256, 0, s>>>(subset, order, out, n);
   check_launch("take rows");
+}
+
+void take_batch_rows(cudaStream_t s, const int32_t* epoch_rows, int64_t E, int64_t* batch_start, int32_t* out,
+                     int64_t n, int64_t advance) {
+  take_batch_rows_kernel<<<1, 256, 0, s>>>(epoch_rows, E, batch_start, out, n, advance);
+  check_launch("take batch rows");
 }
 
 }  // namespace cuvi::cuda

@@ -1,5 +1,5 @@
-// CUDA launchers for the minibatch loader: row gather (4-byte elements) and the Philox shuffle
-// order (CUB radix sort of the same 64-bit keys as kernels/cpu/gather.h).
+// CUDA launchers for the minibatch loader: row gather (4-byte elements), the Philox shuffle order (CUB
+// radix sort of the same 64-bit keys as kernels/cpu/gather.h) and the minibatch rows at a device cursor.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -21,5 +21,11 @@ void philox_permutation(cudaStream_t s, uint64_t seed, uint32_t epoch, uint32_t 
 
 // out[k] = subset[order[k]]: the epoch's row sequence from the shuffled positions.
 void take_rows(cudaStream_t s, const int32_t* subset, const int32_t* order, int32_t* out, int64_t n);
+
+// out[i] = epoch_rows[*batch_start + i] for i < n, then *batch_start += advance: the minibatch's rows taken
+// at the cursor read on the device, so a captured launch gathers the next minibatch each time it replays.
+// Traps when the rows run past the epoch (E rows). One block.
+void take_batch_rows(cudaStream_t s, const int32_t* epoch_rows /*(E)*/, int64_t E, int64_t* batch_start /*(1)*/,
+                     int32_t* out /*(n)*/, int64_t n, int64_t advance);
 
 }  // namespace cuvi::cuda

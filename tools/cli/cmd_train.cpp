@@ -30,6 +30,7 @@ const char* kHelp =
     "  --early-stopping [--early-stopping-patience 45 --early-stopping-min-delta 0]\n"
     "  --lr 1e-3 --weight-decay 1e-6 --eps 0.01 --n-epochs-kl-warmup 400 --n-steps-kl-warmup S\n"
     "  --seed 0 --device auto|cpu|cuda --threads N --memory-budget BYTES --quiet\n"
+    "  --no-cuda-graph              run every CUDA step op by op instead of replaying a captured graph\n"
     "  --out MODEL                  model file to write\n";
 
 const std::set<std::string> kOptions = {
@@ -38,7 +39,7 @@ const std::set<std::string> kOptions = {
     "use-batch-norm", "use-layer-norm", "max-epochs", "batch-size", "train-size", "early-stopping-patience",
     "early-stopping-min-delta", "lr", "weight-decay", "eps", "n-epochs-kl-warmup", "n-steps-kl-warmup", "seed",
     "device", "threads", "memory-budget"};
-const std::set<std::string> kFlags = {"early-stopping", "quiet"};
+const std::set<std::string> kFlags = {"early-stopping", "quiet", "no-cuda-graph"};
 
 }  // namespace
 
@@ -97,6 +98,7 @@ int cmd_train(const Argv& argv) {
   tc.optimizer.eps = a.number("eps", tc.optimizer.eps);
   tc.seed = uint64_t(a.integer("seed", 0));
   tc.progress = !quiet;
+  tc.cuda_graph = !a.flag("no-cuda-graph");
   CUVI_CHECK(tc.batch_size >= 2, "--batch-size must be at least 2 (BatchNorm needs two cells)");
   CUVI_CHECK(tc.max_epochs >= 0, "--max-epochs must be positive");
 
@@ -133,6 +135,11 @@ int cmd_train(const Argv& argv) {
                 h.count("elbo_validation") ? (", elbo_validation " + std::to_string(h.at("elbo_validation").back())).c_str()
                                            : "");
   info(quiet, line);
+  if (r.graphs.captured > 0)
+    info(quiet, "cuda graphs: " + std::to_string(r.graphs.captured) + " captured (" +
+                    std::to_string(r.graphs.nodes) + " operations per training step), " +
+                    std::to_string(r.graphs.replayed) + " steps replayed, " + std::to_string(r.graphs.eager) +
+                    " run op by op");
   if (r.best_epoch >= 0 && r.best_epoch + 1 < r.epochs_run)
     info(quiet, "early stopping: restored the weights of epoch " + std::to_string(r.best_epoch + 1));
   info(quiet, "model written to " + out);

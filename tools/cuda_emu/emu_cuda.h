@@ -103,9 +103,11 @@ struct ArgView {
   const void* value;  // the pointer, or the struct's address
   size_t bytes;       // struct size (0 for a pointer)
 };
+// thunk(ctx) runs one emulated thread; clone and destroy copy and free ctx, so that a launch recorded by a
+// stream capture keeps its own copy of the arguments (CUDA captures them by value at launch).
 EMU_API void run_grid(const KernelInfo& info, const void* func, dim3 grid, dim3 block, size_t smem,
-                      cudaStream_t stream, void (*thunk)(void*), void* ctx, const ArgView* args, int n_args,
-                      size_t param_bytes);
+                      cudaStream_t stream, void (*thunk)(void*), void* ctx, void* (*clone)(const void*),
+                      void (*destroy)(void*), const ArgView* args, int n_args, size_t param_bytes);
 
 template <class Tuple, size_t... I>
 inline void collect_args(const Tuple& t, ArgView* out, int* n, std::index_sequence<I...>) {
@@ -131,6 +133,8 @@ struct Launch {
     std::tuple<std::decay_t<P>...> mine = l->params;  // a thread's own copy of the parameters
     std::apply(l->kernel, mine);
   }
+  static void* clone(const void* self) { return new Launch(*static_cast<const Launch*>(self)); }
+  static void destroy(void* self) { delete static_cast<Launch*>(self); }
 };
 
 template <class... P, class... A>
@@ -142,8 +146,8 @@ inline void launch(const KernelInfo& info, void (*kernel)(P...), dim3 grid, dim3
   int n = 0;
   collect_args(l.params, views, &n, std::index_sequence_for<P...>{});
   const size_t param_bytes = (size_t(0) + ... + sizeof(std::decay_t<P>));
-  run_grid(info, reinterpret_cast<const void*>(kernel), grid, block, smem, stream, &Launch<P...>::thunk, &l, views,
-           n, param_bytes);
+  run_grid(info, reinterpret_cast<const void*>(kernel), grid, block, smem, stream, &Launch<P...>::thunk, &l,
+           &Launch<P...>::clone, &Launch<P...>::destroy, views, n, param_bytes);
 }
 
 }  // namespace emu

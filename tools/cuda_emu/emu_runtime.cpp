@@ -1,5 +1,6 @@
 // CUDA emulator runtime: device memory with guard pages and canaries, streams/events, the block scheduler
-// (one fiber per CUDA thread, barriers and warp collectives checked), cuBLAS SGEMM and CUB radix sort.
+// (one fiber per CUDA thread, barriers and warp collectives checked), cuBLAS SGEMM, CUB radix sort, and
+// stream capture into graphs that replay the recorded work.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -13,12 +14,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <numeric>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "emu_cuda.h"
@@ -29,7 +33,25 @@ EMU_API dim3 blockDim;
 EMU_API dim3 gridDim;
 
 struct CUstream_st {
-  unsigned flags;
+  unsigned flags = 0;
+  // Stream capture (cudaStreamBeginCapture .. cudaStreamEndCapture): work issued to the stream is
+  // appended to `graph` instead of running.
+  bool capturing = false;
+  bool invalidated = false;  // a forbidden call or a failed operation ended the capture's validity
+  int mode = 0;              // cudaStreamCaptureMode
+  std::thread::id thread;    // the thread that began the capture
+  CUgraph_st* graph = nullptr;
+};
+// One recorded operation: its description and a closure holding its arguments by value.
+struct CUgraphNode_st {
+  std::string what;
+  std::function<cudaError_t()> run;
+};
+struct CUgraph_st {
+  std::vector<std::shared_ptr<CUgraphNode_st>> nodes;
+};
+struct CUgraphExec_st {
+  std::vector<std::shared_ptr<CUgraphNode_st>> nodes;  // shared with the graph: nodes never change
 };
 struct CUevent_st {
   std::chrono::steady_clock::time_point t;
@@ -330,6 +352,71 @@ bool valid_stream(cudaStream_t s) {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Stream capture. A capturing stream records kernels, copies, memsets, GEMMs and sorts (arguments by value)
+// into its graph. Calls that synchronise with the host or allocate are forbidden while a capture is under way
+// (Global mode: from any thread; ThreadLocal: from the capturing thread; Relaxed: allowed), and so is
+// synchronising the capturing stream itself in any mode; each such call returns
+// cudaErrorStreamCaptureUnsupported and invalidates the capture, as on the hardware.
+
+std::set<cudaStream_t> g_capturing;
+std::set<cudaGraph_t> g_graphs;
+std::set<cudaGraphExec_t> g_execs;
+std::map<uintptr_t, size_t> g_pinned;  // page-locked host allocations: address -> bytes
+long g_graph_launches = 0, g_graph_nodes_run = 0;
+
+// The capture that records work issued to s, or null when s runs its work now.
+cudaStream_t capture_of(cudaStream_t s) {
+  return s && g_streams.count(s) && s->capturing ? s : nullptr;
+}
+
+// A call that synchronises with the host or allocates (cudaMalloc, cudaMemcpy, ...).
+cudaError_t forbidden_in_capture(const std::string& what) {
+  for (cudaStream_t c : g_capturing) {
+    if (c->mode == cudaStreamCaptureModeRelaxed) continue;
+    if (c->mode == cudaStreamCaptureModeThreadLocal && c->thread != std::this_thread::get_id()) continue;
+    c->invalidated = true;
+    return report(cudaErrorStreamCaptureUnsupported,
+                  format("%s while stream %p is capturing a graph: the call synchronises or allocates, which a "
+                         "capture forbids (the capture is invalidated)",
+                         what.c_str(), static_cast<void*>(c)));
+  }
+  return cudaSuccess;
+}
+
+// Work on the legacy default stream waits for every blocking stream, so it may not touch a capture.
+cudaError_t legacy_touches_capture(cudaStream_t s, const std::string& what) {
+  if (s != nullptr && s != cudaStreamLegacy) return cudaSuccess;
+  for (cudaStream_t c : g_capturing)
+    if (!(c->flags & cudaStreamNonBlocking)) {
+      c->invalidated = true;
+      return report(cudaErrorStreamCaptureImplicit,
+                    format("%s on the legacy default stream while blocking stream %p is capturing (an implicit "
+                           "dependency on the capture; the capture is invalidated)",
+                           what.c_str(), static_cast<void*>(c)));
+    }
+  return cudaSuccess;
+}
+
+// Appends an operation to capture c (whose arguments `run` holds by value).
+cudaError_t record_node(cudaStream_t c, const std::string& what, std::function<cudaError_t()> run) {
+  if (c->invalidated) {
+    g_last_error = cudaErrorStreamCaptureInvalidated;
+    return cudaErrorStreamCaptureInvalidated;
+  }
+  c->graph->nodes.push_back(std::make_shared<CUgraphNode_st>(CUgraphNode_st{what, std::move(run)}));
+  return cudaSuccess;
+}
+
+// [p, p + bytes) lies in one page-locked host allocation.
+bool is_pinned(const void* p, size_t bytes) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  auto it = g_pinned.upper_bound(a);
+  if (it == g_pinned.begin()) return false;
+  --it;
+  return a + bytes <= it->first + it->second;
+}
+
+// ------------------------------------------------------------------------------------------------
 // Block scheduler. Kernels that use barriers or warp collectives run one fiber (ucontext) per CUDA
 // thread: each runs until it reaches a barrier/collective or exits, then the scheduler releases the
 // barrier once every live thread waits there. Barrier-free kernels run thread after thread directly.
@@ -398,6 +485,9 @@ struct StatsReport {
         std::fclose(f);
       }
     if (!config().stats || g_stats.empty()) return;
+    if (g_graph_launches)
+      std::fprintf(stderr, "[cuda-emu] %ld graph launches ran %ld recorded operations\n", g_graph_launches,
+                   g_graph_nodes_run);
     std::vector<std::pair<std::string, KernelStats>> v(g_stats.begin(), g_stats.end());
     std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second.seconds > b.second.seconds; });
     double total = 0;
@@ -773,10 +863,7 @@ cudaError_t check_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
   return cudaSuccess;
 }
 
-cudaError_t do_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream,
-                    const char* what) {
-  std::lock_guard<std::recursive_mutex> lk(g_mu);
-  if (!valid_stream(stream)) return report(cudaErrorInvalidResourceHandle, format("%s: invalid stream", what));
+cudaError_t exec_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, const char* what) {
   DeviceScope scope;
   const cudaError_t e = check_copy(dst, src, bytes, kind, what);
   if (e != cudaSuccess) return e;
@@ -784,10 +871,41 @@ cudaError_t do_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kin
   return cudaSuccess;
 }
 
-cudaError_t do_memset(void* dst, int value, size_t bytes, cudaStream_t stream, const char* what) {
+// `sync`: cudaMemcpy (the host waits), else cudaMemcpyAsync on `stream`.
+cudaError_t do_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream, bool sync,
+                    const char* what) {
   std::lock_guard<std::recursive_mutex> lk(g_mu);
   if (!valid_stream(stream)) return report(cudaErrorInvalidResourceHandle, format("%s: invalid stream", what));
-  if (bytes == 0) return cudaSuccess;
+  cudaError_t e = sync ? forbidden_in_capture(what) : cudaSuccess;
+  if (e == cudaSuccess) e = legacy_touches_capture(stream, what);
+  if (e != cudaSuccess) return e;
+  if (cudaStream_t c = capture_of(stream)) {
+    {
+      DeviceScope scope;
+      e = check_copy(dst, src, bytes, kind, what);
+    }
+    if (e != cudaSuccess) {
+      c->invalidated = true;
+      return e;
+    }
+    // A copy between the device and pageable host memory is staged by the host: not capturable.
+    const bool dd = is_device(dst), sd = is_device(src);
+    const void* host = !dd ? dst : (!sd ? src : nullptr);
+    if (bytes && host && !is_pinned(host, bytes)) {
+      c->invalidated = true;
+      return report(cudaErrorStreamCaptureUnsupported,
+                    format("%s of %zu bytes %s pageable host memory %p while stream %p is capturing: only "
+                           "page-locked memory (cudaMallocHost) can be copied in a graph (the capture is "
+                           "invalidated)",
+                           what, bytes, dd ? "from" : "to", host, static_cast<void*>(c)));
+    }
+    return record_node(c, format("%s(%zu bytes)", what, bytes),
+                       [=] { return exec_copy(dst, src, bytes, kind, what); });
+  }
+  return exec_copy(dst, src, bytes, kind, what);
+}
+
+cudaError_t exec_memset(void* dst, int value, size_t bytes, const char* what) {
   DeviceScope scope;
   if (!device_range(dst, bytes))
     return report(cudaErrorInvalidValue,
@@ -795,6 +913,25 @@ cudaError_t do_memset(void* dst, int value, size_t bytes, cudaStream_t stream, c
                          describe_ptr(dst).c_str()));
   std::memset(dst, value, bytes);
   return cudaSuccess;
+}
+
+cudaError_t do_memset(void* dst, int value, size_t bytes, cudaStream_t stream, bool sync, const char* what) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!valid_stream(stream)) return report(cudaErrorInvalidResourceHandle, format("%s: invalid stream", what));
+  cudaError_t e = sync ? forbidden_in_capture(what) : cudaSuccess;
+  if (e == cudaSuccess) e = legacy_touches_capture(stream, what);
+  if (e != cudaSuccess) return e;
+  if (bytes == 0) return cudaSuccess;
+  if (cudaStream_t c = capture_of(stream)) {
+    if (!device_range(dst, bytes)) {
+      c->invalidated = true;
+      return report(cudaErrorInvalidValue, format("%s: %zu bytes at %s are not inside one device allocation", what,
+                                                  bytes, describe_ptr(dst).c_str()));
+    }
+    return record_node(c, format("%s(%zu bytes)", what, bytes),
+                       [=] { return exec_memset(dst, value, bytes, what); });
+  }
+  return exec_memset(dst, value, bytes, what);
 }
 
 // Column-major operand of op(X) with `rows` x `cols` (after op) and leading dimension ld: the byte range read.
@@ -911,28 +1048,27 @@ void trap(const char* why, const char* file, int line) {
   abandon_thread();
 }
 
-void run_grid(const KernelInfo& info, const void* func, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-              void (*thunk)(void*), void* ctx, const ArgView* args, int n_args, size_t param_bytes) {
-  std::lock_guard<std::recursive_mutex> lk(g_mu);
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::string name = format("kernel %s (%s:%d)", info.name, info.file, info.line);
+// Checks a launch as the runtime does when it is issued (configuration, stream, parameters); sets *limit to
+// the dynamic shared memory the kernel may use. Reports and returns false on a fault.
+bool check_launch_config(const KernelInfo& info, const void* func, dim3 grid, dim3 block, size_t smem,
+                         cudaStream_t stream, const ArgView* args, int n_args, size_t param_bytes,
+                         const std::string& name, size_t* limit_out) {
   if (g_in_kernel) {
     report(cudaErrorNotSupported, name + ": launched from inside a kernel (dynamic parallelism is not emulated)");
-    return;
+    return false;
   }
   const unsigned long long nthreads = 1ull * block.x * block.y * block.z;
-  const unsigned long long nblocks = 1ull * grid.x * grid.y * grid.z;
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535 ||
       block.x == 0 || block.y == 0 || block.z == 0 || block.x > 1024 || block.y > 1024 || block.z > 64 ||
       nthreads > 1024) {
     report(cudaErrorInvalidConfiguration, format("%s: invalid configuration grid (%u,%u,%u) block (%u,%u,%u)",
                                                  name.c_str(), grid.x, grid.y, grid.z, block.x, block.y, block.z));
-    return;
+    return false;
   }
   if (info.max_threads > 0 && nthreads > unsigned(info.max_threads)) {
     report(cudaErrorLaunchOutOfResources, format("%s: %llu threads per block exceed __launch_bounds__(%d)",
                                                  name.c_str(), nthreads, info.max_threads));
-    return;
+    return false;
   }
   size_t limit = kSmemDefault;
   auto attr = g_func_max_dynamic_smem.find(func);
@@ -943,23 +1079,23 @@ void run_grid(const KernelInfo& info, const void* func, dim3 grid, dim3 block, s
                                          attr == g_func_max_dynamic_smem.end()
                                              ? " (no cudaFuncAttributeMaxDynamicSharedMemorySize opt-in)"
                                              : ""));
-    return;
+    return false;
   }
   if (!valid_stream(stream)) {
     report(cudaErrorInvalidResourceHandle, name + ": launched on an invalid stream");
-    return;
+    return false;
   }
   if (param_bytes > kMaxParamBytes) {
     report(cudaErrorInvalidValue, format("%s: %zu bytes of kernel parameters exceed the %zu-byte limit",
                                          name.c_str(), param_bytes, kMaxParamBytes));
-    return;
+    return false;
   }
   for (int i = 0; i < n_args; ++i) {
     const ArgView& a = args[i];
     if (a.pointer && a.value && !is_device(a.value)) {
       report(cudaErrorIllegalAddress, format("%s: pointer argument %d is %s", name.c_str(), a.index,
                                              describe_ptr(a.value).c_str()));
-      return;
+      return false;
     }
     // A struct argument carrying a host address (heap, stack or static data) would fault on the device.
     for (size_t off = 0; !a.pointer && off + 8 <= a.bytes; off += 8) {
@@ -969,7 +1105,7 @@ void run_grid(const KernelInfo& info, const void* func, dim3 grid, dim3 block, s
         report(cudaErrorIllegalAddress, format("%s: argument %d (a %zu-byte struct) holds host address %p at byte "
                                                "offset %zu", name.c_str(), a.index, a.bytes,
                                                reinterpret_cast<const void*>(word), off));
-        return;
+        return false;
       }
     }
   }
@@ -984,9 +1120,18 @@ void run_grid(const KernelInfo& info, const void* func, dim3 grid, dim3 block, s
       if ((info.restrict_const & bi) && (info.restrict_const & bj)) continue;
       report(cudaErrorInvalidValue, format("%s: __restrict__ pointer arguments %d and %d alias (%s)", name.c_str(),
                                            x.index, y.index, describe_ptr(x.value).c_str()));
-      return;
+      return false;
     }
+  *limit_out = limit;
+  return true;
+}
 
+// Runs a checked launch: every block, one after another, then the canary check and the statistics.
+cudaError_t execute_grid(const KernelInfo& info, dim3 grid, dim3 block, size_t smem, size_t limit,
+                         void (*thunk)(void*), void* ctx, const std::string& name) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const unsigned long long nthreads = 1ull * block.x * block.y * block.z;
+  const unsigned long long nblocks = 1ull * grid.x * grid.y * grid.z;
   DeviceScope scope;
   g_launch = LaunchState{};
   g_launch.info = &info;
@@ -1033,6 +1178,7 @@ void run_grid(const KernelInfo& info, const void* func, dim3 grid, dim3 block, s
   }
   g_in_kernel = false;
   g_cur = -1;
+  const cudaError_t result = g_launch.failed ? g_launch.code : cudaSuccess;
   if (g_launch.failed) report(g_launch.code, g_launch.error);
   check_canaries(name.c_str());
   KernelStats& st = g_stats[info.name];
@@ -1041,6 +1187,40 @@ void run_grid(const KernelInfo& info, const void* func, dim3 grid, dim3 block, s
   ++st.launches;
   st.threads += double(nthreads) * double(nblocks);
   st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+void run_grid(const KernelInfo& info, const void* func, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+              void (*thunk)(void*), void* ctx, void* (*clone)(const void*), void (*destroy)(void*),
+              const ArgView* args, int n_args, size_t param_bytes) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  const std::string name = format("kernel %s (%s:%d)", info.name, info.file, info.line);
+  const cudaStream_t capture = valid_stream(stream) ? capture_of(stream) : nullptr;
+  size_t limit = 0;
+  if (!check_launch_config(info, func, grid, block, smem, stream, args, n_args, param_bytes, name, &limit)) {
+    if (capture) capture->invalidated = true;  // a failed launch invalidates the capture
+    return;
+  }
+  if (legacy_touches_capture(stream, name) != cudaSuccess) return;
+  if (!capture) {
+    execute_grid(info, grid, block, smem, limit, thunk, ctx, name);
+    return;
+  }
+  // Recorded: the node owns a copy of the arguments as they are now; struct views move into the copy.
+  std::shared_ptr<void> copy(clone(ctx), destroy);
+  std::vector<ArgView> views(args, args + n_args);
+  for (ArgView& a : views)
+    if (!a.pointer) a.value = static_cast<const char*>(copy.get()) + (static_cast<const char*>(a.value) -
+                                                                      static_cast<const char*>(ctx));
+  const KernelInfo ki = info;  // the launch site's KernelInfo is a temporary; its strings are literals
+  record_node(capture, name, [=]() -> cudaError_t {
+    // The allocations the captured pointers name must still be alive when the graph runs.
+    for (const ArgView& a : views)
+      if (a.pointer && a.value && !is_device(a.value))
+        return report(cudaErrorIllegalAddress, format("graph node %s: pointer argument %d is %s", name.c_str(),
+                                                      a.index, describe_ptr(a.value).c_str()));
+    return execute_grid(ki, grid, block, smem, limit, thunk, copy.get(), name);
+  });
 }
 
 cudaError_t radix_sort(void* d_temp, size_t& temp_bytes, const void* keys_in, void* keys_out, const void* values_in,
@@ -1053,61 +1233,76 @@ cudaError_t radix_sort(void* d_temp, size_t& temp_bytes, const void* keys_in, vo
     temp_bytes = need;
     return cudaSuccess;
   }
-  if (n < 0) return lib_report(cudaErrorInvalidValue, format("%s: negative item count", what));
-  if (begin_bit < 0 || end_bit > 8 * key_bytes || begin_bit > end_bit)
-    return lib_report(cudaErrorInvalidValue, format("%s: bit range [%d, %d) outside the key", what, begin_bit, end_bit));
-  if (!valid_stream(stream)) return lib_report(cudaErrorInvalidResourceHandle, format("%s: invalid stream", what));
-  DeviceScope scope;
-  if (temp_bytes < need)
-    return report(cudaErrorInvalidValue,
-                  format("%s: %zu bytes of temporary storage given, %zu needed", what, temp_bytes, need));
-  if (!device_range(d_temp, temp_bytes))
-    return lib_report(cudaErrorInvalidValue, format("%s: temporary storage %s (%zu bytes) is not device memory", what,
-                                                describe_ptr(d_temp).c_str(), temp_bytes));
   const size_t kb = items * size_t(key_bytes), vb = items * size_t(value_bytes);
-  if (items && (!device_range(keys_in, kb) || !device_range(keys_out, kb)))
-    return lib_report(cudaErrorInvalidValue, format("%s: keys %s -> %s (%zu bytes) are not device memory", what,
-                                                describe_ptr(keys_in).c_str(), describe_ptr(keys_out).c_str(), kb));
-  if (items && value_bytes && (!device_range(values_in, vb) || !device_range(values_out, vb)))
-    return lib_report(cudaErrorInvalidValue, format("%s: values are not device memory", what));
-  auto overlap = [](const void* a, size_t na, const void* b, size_t nb) {
-    const char *x = static_cast<const char*>(a), *y = static_cast<const char*>(b);
-    return na && nb && x < y + nb && y < x + na;
-  };
-  if (overlap(keys_in, kb, keys_out, kb) || overlap(d_temp, temp_bytes, keys_in, kb) ||
-      overlap(d_temp, temp_bytes, keys_out, kb) || (value_bytes && overlap(values_in, vb, values_out, vb)))
-    return lib_report(cudaErrorInvalidValue, format("%s: input, output and temporary ranges overlap", what));
-  const int bits = 8 * key_bytes;
-  const uint64_t top = uint64_t(1) << (bits - 1);
-  const uint64_t all = bits == 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1;
-  std::vector<uint64_t> ordered(items);
-  for (size_t i = 0; i < items; ++i) {
-    uint64_t u = 0;
-    std::memcpy(&u, static_cast<const char*>(keys_in) + i * key_bytes, size_t(key_bytes));
-    if (kind == 1) u ^= top;
-    if (kind == 2) {
-      if (u == top) u = 0;  // -0.0 sorts with +0.0
-      u = (u & top) ? (~u & all) : (u | top);
+  const cudaStream_t capture = valid_stream(stream) ? capture_of(stream) : nullptr;
+  const cudaError_t bad = [&]() -> cudaError_t {
+    if (n < 0) return lib_report(cudaErrorInvalidValue, format("%s: negative item count", what));
+    if (begin_bit < 0 || end_bit > 8 * key_bytes || begin_bit > end_bit)
+      return lib_report(cudaErrorInvalidValue,
+                        format("%s: bit range [%d, %d) outside the key", what, begin_bit, end_bit));
+    if (!valid_stream(stream)) return lib_report(cudaErrorInvalidResourceHandle, format("%s: invalid stream", what));
+    if (temp_bytes < need)
+      return report(cudaErrorInvalidValue,
+                    format("%s: %zu bytes of temporary storage given, %zu needed", what, temp_bytes, need));
+    if (!device_range(d_temp, temp_bytes))
+      return lib_report(cudaErrorInvalidValue, format("%s: temporary storage %s (%zu bytes) is not device memory",
+                                                      what, describe_ptr(d_temp).c_str(), temp_bytes));
+    if (items && (!device_range(keys_in, kb) || !device_range(keys_out, kb)))
+      return lib_report(cudaErrorInvalidValue,
+                        format("%s: keys %s -> %s (%zu bytes) are not device memory", what,
+                               describe_ptr(keys_in).c_str(), describe_ptr(keys_out).c_str(), kb));
+    if (items && value_bytes && (!device_range(values_in, vb) || !device_range(values_out, vb)))
+      return lib_report(cudaErrorInvalidValue, format("%s: values are not device memory", what));
+    auto overlap = [](const void* a, size_t na, const void* b, size_t nb) {
+      const char *x = static_cast<const char*>(a), *y = static_cast<const char*>(b);
+      return na && nb && x < y + nb && y < x + na;
+    };
+    if (overlap(keys_in, kb, keys_out, kb) || overlap(d_temp, temp_bytes, keys_in, kb) ||
+        overlap(d_temp, temp_bytes, keys_out, kb) || (value_bytes && overlap(values_in, vb, values_out, vb)))
+      return lib_report(cudaErrorInvalidValue, format("%s: input, output and temporary ranges overlap", what));
+    return legacy_touches_capture(stream, what);
+  }();
+  if (bad != cudaSuccess) {
+    if (capture) capture->invalidated = true;
+    return bad;
+  }
+  const size_t tb = temp_bytes;
+  auto run = [=]() -> cudaError_t {
+    DeviceScope scope;
+    const int bits = 8 * key_bytes;
+    const uint64_t top = uint64_t(1) << (bits - 1);
+    const uint64_t all = bits == 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1;
+    std::vector<uint64_t> ordered(items);
+    for (size_t i = 0; i < items; ++i) {
+      uint64_t u = 0;
+      std::memcpy(&u, static_cast<const char*>(keys_in) + i * key_bytes, size_t(key_bytes));
+      if (kind == 1) u ^= top;
+      if (kind == 2) {
+        if (u == top) u = 0;  // -0.0 sorts with +0.0
+        u = (u & top) ? (~u & all) : (u | top);
+      }
+      const int width = end_bit - begin_bit;
+      ordered[i] = width == 0 ? 0 : (u >> begin_bit) & (width == 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1);
     }
-    const int width = end_bit - begin_bit;
-    ordered[i] = width == 0 ? 0 : (u >> begin_bit) & (width == 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1);
-  }
-  std::vector<size_t> idx(items);
-  std::iota(idx.begin(), idx.end(), size_t(0));
-  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return ordered[a] < ordered[b]; });
-  std::vector<char> tmp_k(kb), tmp_v(vb);
-  for (size_t i = 0; i < items; ++i) {
-    std::memcpy(tmp_k.data() + i * key_bytes, static_cast<const char*>(keys_in) + idx[i] * key_bytes,
-                size_t(key_bytes));
-    if (value_bytes)
-      std::memcpy(tmp_v.data() + i * value_bytes, static_cast<const char*>(values_in) + idx[i] * value_bytes,
-                  size_t(value_bytes));
-  }
-  if (kb) std::memcpy(keys_out, tmp_k.data(), kb);
-  if (vb) std::memcpy(values_out, tmp_v.data(), vb);
-  std::memset(d_temp, kPoison, temp_bytes);  // the sort scribbles over its temporary storage
-  check_canaries(what);
-  return cudaSuccess;
+    std::vector<size_t> idx(items);
+    std::iota(idx.begin(), idx.end(), size_t(0));
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return ordered[a] < ordered[b]; });
+    std::vector<char> tmp_k(kb), tmp_v(vb);
+    for (size_t i = 0; i < items; ++i) {
+      std::memcpy(tmp_k.data() + i * key_bytes, static_cast<const char*>(keys_in) + idx[i] * key_bytes,
+                  size_t(key_bytes));
+      if (value_bytes)
+        std::memcpy(tmp_v.data() + i * value_bytes, static_cast<const char*>(values_in) + idx[i] * value_bytes,
+                    size_t(value_bytes));
+    }
+    if (kb) std::memcpy(keys_out, tmp_k.data(), kb);
+    if (vb) std::memcpy(values_out, tmp_v.data(), vb);
+    std::memset(d_temp, kPoison, tb);  // the sort scribbles over its temporary storage
+    check_canaries(what);
+    return cudaSuccess;
+  };
+  if (capture) return record_node(capture, what, run);
+  return run();
 }
 
 }  // namespace emu
@@ -1172,6 +1367,13 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
 }
 cudaError_t cudaDeviceSynchronize(void) {
   std::lock_guard<std::recursive_mutex> lk(g_mu);
+  // It waits for every stream, a capturing one included: forbidden in every capture mode.
+  for (cudaStream_t c : g_capturing) {
+    c->invalidated = true;
+    return report(cudaErrorStreamCaptureUnsupported,
+                  format("cudaDeviceSynchronize while stream %p is capturing a graph (the capture is invalidated)",
+                         static_cast<void*>(c)));
+  }
   return cudaSuccess;
 }
 cudaError_t cudaDeviceReset(void) { return cudaSuccess; }
@@ -1200,6 +1402,12 @@ const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorLaunchOutOfResources: return "cudaErrorLaunchOutOfResources";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
     case cudaErrorNotSupported: return "cudaErrorNotSupported";
+    case cudaErrorIllegalState: return "cudaErrorIllegalState";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureUnmatched: return "cudaErrorStreamCaptureUnmatched";
+    case cudaErrorStreamCaptureImplicit: return "cudaErrorStreamCaptureImplicit";
+    case cudaErrorStreamCaptureWrongThread: return "cudaErrorStreamCaptureWrongThread";
     default: return "cudaErrorUnknown";
   }
 }
@@ -1214,6 +1422,8 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
     case cudaErrorLaunchOutOfResources: return "too many resources requested for launch";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
     default: return cudaGetErrorName(e);
   }
 }
@@ -1222,6 +1432,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   std::lock_guard<std::recursive_mutex> lk(g_mu);
   if (!ptr) return report(cudaErrorInvalidValue, "cudaMalloc: null result pointer");
   *ptr = nullptr;
+  if (const cudaError_t e = forbidden_in_capture(format("cudaMalloc(%zu bytes)", bytes))) return e;
   if (bytes == 0) return cudaSuccess;
   if (g_allocated + bytes > kTotalMemory) return cudaErrorMemoryAllocation;
   const size_t pg = page_size(), padded = round_up(bytes, 256), span = round_up(padded, pg);
@@ -1247,6 +1458,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
 cudaError_t cudaFree(void* ptr) {
   std::lock_guard<std::recursive_mutex> lk(g_mu);
   if (!ptr) return cudaSuccess;
+  if (const cudaError_t e = forbidden_in_capture("cudaFree")) return e;
   auto it = g_allocs.find(reinterpret_cast<uintptr_t>(ptr));
   if (it == g_allocs.end())
     return report(cudaErrorInvalidValue, format("cudaFree(%s): not the start of a live allocation",
@@ -1270,42 +1482,190 @@ cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   return cudaSuccess;
 }
 
+cudaError_t cudaMallocHost(void** ptr, size_t bytes) { return cudaHostAlloc(ptr, bytes, cudaHostAllocDefault); }
+cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned int) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!ptr) return report(cudaErrorInvalidValue, "cudaMallocHost: null result pointer");
+  *ptr = nullptr;
+  if (const cudaError_t e = forbidden_in_capture(format("cudaMallocHost(%zu bytes)", bytes))) return e;
+  void* p = std::aligned_alloc(4096, round_up(std::max<size_t>(bytes, 1), 4096));
+  if (!p) return cudaErrorMemoryAllocation;
+  g_pinned[reinterpret_cast<uintptr_t>(p)] = bytes;
+  *ptr = p;
+  return cudaSuccess;
+}
+cudaError_t cudaFreeHost(void* ptr) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!ptr) return cudaSuccess;
+  if (const cudaError_t e = forbidden_in_capture("cudaFreeHost")) return e;
+  if (!g_pinned.erase(reinterpret_cast<uintptr_t>(ptr)))
+    return report(cudaErrorInvalidValue, format("cudaFreeHost(%p): not a page-locked allocation", ptr));
+  std::free(ptr);
+  return cudaSuccess;
+}
+
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
-  return do_copy(dst, src, bytes, kind, nullptr, "cudaMemcpy");
+  return do_copy(dst, src, bytes, kind, nullptr, true, "cudaMemcpy");
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
-  return do_copy(dst, src, bytes, kind, stream, "cudaMemcpyAsync");
+  return do_copy(dst, src, bytes, kind, stream, false, "cudaMemcpyAsync");
 }
 cudaError_t cudaMemset(void* dst, int value, size_t bytes) {
-  return do_memset(dst, value, bytes, nullptr, "cudaMemset");
+  return do_memset(dst, value, bytes, nullptr, true, "cudaMemset");
 }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t stream) {
-  return do_memset(dst, value, bytes, stream, "cudaMemsetAsync");
+  return do_memset(dst, value, bytes, stream, false, "cudaMemsetAsync");
 }
 
 cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWithFlags(stream, 0); }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) {
   std::lock_guard<std::recursive_mutex> lk(g_mu);
-  *stream = new CUstream_st{flags};
+  *stream = new CUstream_st;
+  (*stream)->flags = flags;
   g_streams.insert(*stream);
   return cudaSuccess;
 }
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   std::lock_guard<std::recursive_mutex> lk(g_mu);
-  if (!g_streams.erase(stream)) return report(cudaErrorInvalidResourceHandle, "cudaStreamDestroy: invalid stream");
+  if (!g_streams.count(stream)) return report(cudaErrorInvalidResourceHandle, "cudaStreamDestroy: invalid stream");
+  if (stream->capturing)
+    return report(cudaErrorIllegalState, "cudaStreamDestroy: the stream is capturing (end the capture first)");
+  g_streams.erase(stream);
   delete stream;
   return cudaSuccess;
 }
-cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
+static cudaError_t stream_wait(cudaStream_t stream, const char* what) {
   std::lock_guard<std::recursive_mutex> lk(g_mu);
-  if (!valid_stream(stream)) return report(cudaErrorInvalidResourceHandle, "cudaStreamSynchronize: invalid stream");
-  return cudaSuccess;
+  if (!valid_stream(stream)) return report(cudaErrorInvalidResourceHandle, format("%s: invalid stream", what));
+  if (cudaStream_t c = capture_of(stream)) {
+    c->invalidated = true;
+    return report(cudaErrorStreamCaptureUnsupported,
+                  format("%s on stream %p while it is capturing a graph: the host cannot wait for work that is "
+                         "only being recorded (the capture is invalidated)",
+                         what, static_cast<void*>(c)));
+  }
+  return legacy_touches_capture(stream, what);
 }
-cudaError_t cudaStreamQuery(cudaStream_t stream) { return cudaStreamSynchronize(stream); }
+cudaError_t cudaStreamSynchronize(cudaStream_t stream) { return stream_wait(stream, "cudaStreamSynchronize"); }
+cudaError_t cudaStreamQuery(cudaStream_t stream) { return stream_wait(stream, "cudaStreamQuery"); }
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int) {
   std::lock_guard<std::recursive_mutex> lk(g_mu);
   if (!valid_stream(stream) || !g_events.count(event))
     return report(cudaErrorInvalidResourceHandle, "cudaStreamWaitEvent: invalid stream or event");
+  if (cudaStream_t c = capture_of(stream)) {
+    c->invalidated = true;
+    return report(cudaErrorNotSupported, "cudaStreamWaitEvent on a capturing stream: multi-stream capture (fork "
+                                         "and join through events) is not emulated");
+  }
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (stream == nullptr || stream == cudaStreamLegacy)
+    return report(cudaErrorStreamCaptureUnsupported, "cudaStreamBeginCapture: the legacy default stream cannot capture");
+  if (!g_streams.count(stream))
+    return report(cudaErrorInvalidResourceHandle, "cudaStreamBeginCapture: invalid stream");
+  if (mode < cudaStreamCaptureModeGlobal || mode > cudaStreamCaptureModeRelaxed)
+    return report(cudaErrorInvalidValue, "cudaStreamBeginCapture: invalid capture mode");
+  if (stream->capturing) return report(cudaErrorIllegalState, "cudaStreamBeginCapture: the stream is already capturing");
+  stream->capturing = true;
+  stream->invalidated = false;
+  stream->mode = mode;
+  stream->thread = std::this_thread::get_id();
+  stream->graph = new CUgraph_st;
+  g_capturing.insert(stream);
+  return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!graph) return report(cudaErrorInvalidValue, "cudaStreamEndCapture: null graph pointer");
+  *graph = nullptr;
+  if (!g_streams.count(stream)) return report(cudaErrorInvalidResourceHandle, "cudaStreamEndCapture: invalid stream");
+  if (!stream->capturing) return report(cudaErrorIllegalState, "cudaStreamEndCapture: the stream is not capturing");
+  if (stream->mode != cudaStreamCaptureModeRelaxed && stream->thread != std::this_thread::get_id())
+    return report(cudaErrorStreamCaptureWrongThread,
+                  "cudaStreamEndCapture: called from another thread than the one that began the capture");
+  stream->capturing = false;
+  g_capturing.erase(stream);
+  CUgraph_st* g = stream->graph;
+  stream->graph = nullptr;
+  if (stream->invalidated) {  // the call that invalidated it was reported
+    delete g;
+    g_last_error = cudaErrorStreamCaptureInvalidated;
+    return cudaErrorStreamCaptureInvalidated;
+  }
+  g_graphs.insert(g);
+  *graph = g;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!status || !valid_stream(stream))
+    return report(cudaErrorInvalidValue, "cudaStreamIsCapturing: invalid stream or null status pointer");
+  *status = cudaStreamCaptureStatusNone;
+  if (stream == nullptr || stream == cudaStreamLegacy) {
+    for (cudaStream_t c : g_capturing)
+      if (!(c->flags & cudaStreamNonBlocking)) return cudaErrorStreamCaptureImplicit;
+    return cudaSuccess;
+  }
+  if (stream != cudaStreamPerThread && stream->capturing)
+    *status = stream->invalidated ? cudaStreamCaptureStatusInvalidated : cudaStreamCaptureStatusActive;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!exec) return report(cudaErrorInvalidValue, "cudaGraphInstantiate: null result pointer");
+  *exec = nullptr;
+  if (!g_graphs.count(graph)) return report(cudaErrorInvalidValue, "cudaGraphInstantiate: invalid graph");
+  *exec = new CUgraphExec_st{graph->nodes};
+  g_execs.insert(*exec);
+  return cudaSuccess;
+}
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!g_execs.count(exec)) return report(cudaErrorInvalidValue, "cudaGraphLaunch: invalid executable graph");
+  if (!valid_stream(stream)) return report(cudaErrorInvalidResourceHandle, "cudaGraphLaunch: invalid stream");
+  if (cudaStream_t c = capture_of(stream)) {
+    c->invalidated = true;
+    return report(cudaErrorNotSupported, "cudaGraphLaunch into a capturing stream (a child graph) is not emulated");
+  }
+  if (const cudaError_t e = legacy_touches_capture(stream, "cudaGraphLaunch")) return e;
+  ++g_graph_launches;
+  // The nodes run in the order they were recorded; the first fault ends the launch, as it ends a context.
+  for (const auto& node : exec->nodes) {
+    ++g_graph_nodes_run;
+    const cudaError_t e = node->run();
+    if (e != cudaSuccess) {
+      g_last_error = e;
+      return e;
+    }
+  }
+  return cudaSuccess;
+}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!g_execs.erase(exec)) return report(cudaErrorInvalidValue, "cudaGraphExecDestroy: invalid executable graph");
+  delete exec;
+  return cudaSuccess;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!g_graphs.erase(graph)) return report(cudaErrorInvalidValue, "cudaGraphDestroy: invalid graph");
+  delete graph;
+  return cudaSuccess;
+}
+cudaError_t cudaGraphGetNodes(cudaGraph_t graph, cudaGraphNode_t* nodes, size_t* num_nodes) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!num_nodes || !g_graphs.count(graph)) return report(cudaErrorInvalidValue, "cudaGraphGetNodes: invalid graph");
+  const size_t n = graph->nodes.size();
+  if (nodes) {
+    for (size_t i = 0; i < *num_nodes; ++i) nodes[i] = i < n ? graph->nodes[i].get() : nullptr;
+    *num_nodes = std::min(*num_nodes, n);
+  } else {
+    *num_nodes = n;
+  }
   return cudaSuccess;
 }
 
@@ -1326,6 +1686,11 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   std::lock_guard<std::recursive_mutex> lk(g_mu);
   if (!g_events.count(event) || !valid_stream(stream))
     return report(cudaErrorInvalidResourceHandle, "cudaEventRecord: invalid event or stream");
+  if (cudaStream_t c = capture_of(stream)) {
+    c->invalidated = true;
+    return report(cudaErrorNotSupported, "cudaEventRecord on a capturing stream: events inside a capture (fork, "
+                                         "join, timing) are not emulated");
+  }
   event->t = std::chrono::steady_clock::now();
   event->recorded = true;
   return cudaSuccess;
@@ -1428,6 +1793,56 @@ cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t transa, cubl
   return cublasSgemmStridedBatched(handle, transa, transb, m, n, k, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
 }
 
+// One SGEMM call with its arguments fixed (alpha/beta by value in host pointer mode, as cuBLAS reads them
+// when called; by address in device pointer mode, read when the GEMM runs).
+struct GemmCall {
+  std::string call;
+  bool ta, tb, tf;
+  int m, n, k, lda, ldb, ldc, batch;
+  const float *A, *B;
+  float* C;
+  long long strideA, strideB, strideC;
+  float alpha, beta;
+  const float *alpha_dev, *beta_dev;  // device pointer mode
+};
+
+static cublasStatus_t run_gemm(const GemmCall& g) {
+  DeviceScope scope;
+  const float a = g.alpha_dev ? *g.alpha_dev : g.alpha, b = g.beta_dev ? *g.beta_dev : g.beta;
+  const bool read_ab = a != 0.f && g.k > 0;
+  for (int q = 0; q < g.batch; ++q) {
+    const float* Aq = g.A + q * g.strideA;
+    const float* Bq = g.B + q * g.strideB;
+    float* Cq = g.C + q * g.strideC;
+    if (read_ab && (!gemm_operand_ok(Aq, g.ta, g.m, g.k, g.lda) || !gemm_operand_ok(Bq, g.tb, g.k, g.n, g.ldb)))
+      return blas_fail(CUBLAS_STATUS_EXECUTION_FAILED,
+                       g.call + format(": A %s or B %s is not a device range of the given shape",
+                                       describe_ptr(Aq).c_str(), describe_ptr(Bq).c_str()));
+    if (!gemm_operand_ok(Cq, false, g.m, g.n, g.ldc))
+      return blas_fail(CUBLAS_STATUS_EXECUTION_FAILED,
+                       g.call + format(": C %s is not a device range of the given shape", describe_ptr(Cq).c_str()));
+    for (int j = 0; j < g.n; ++j)
+      for (int i = 0; i < g.m; ++i) {
+        float acc = 0.f;
+        if (read_ab)
+          for (int l = 0; l < g.k; ++l) {
+            float x = g.ta ? Aq[size_t(i) * g.lda + l] : Aq[size_t(l) * g.lda + i];
+            float y = g.tb ? Bq[size_t(l) * g.ldb + j] : Bq[size_t(j) * g.ldb + l];
+            if (g.tf) {
+              x = tf32(x);
+              y = tf32(y);
+            }
+            acc = std::fma(x, y, acc);
+          }
+        float& c = Cq[size_t(j) * g.ldc + i];
+        // beta == 0: C is not read (NaN in C does not propagate), as cuBLAS specifies.
+        c = b == 0.f ? a * acc : std::fma(b, c, a * acc);
+      }
+  }
+  check_canaries(g.call.c_str());
+  return CUBLAS_STATUS_SUCCESS;
+}
+
 cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
                                          int m, int n, int k, const float* alpha, const float* A, int lda,
                                          long long strideA, const float* B, int ldb, long long strideB,
@@ -1438,50 +1853,38 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, cublasOperation_
              transb == CUBLAS_OP_N ? "N" : "T", m, n, k, lda, ldb, ldc);
   if (!g_cublas.count(handle)) return blas_fail(CUBLAS_STATUS_NOT_INITIALIZED, call + ": invalid handle");
   if (!valid_stream(handle->stream)) return blas_fail(CUBLAS_STATUS_EXECUTION_FAILED, call + ": destroyed stream");
+  const cudaStream_t capture = capture_of(handle->stream);
+  auto fail = [&](cublasStatus_t st, const std::string& what) {
+    if (capture) capture->invalidated = true;
+    return blas_fail(st, what);
+  };
   const bool ta = transa != CUBLAS_OP_N, tb = transb != CUBLAS_OP_N;
   if (transa < 0 || transa > 2 || transb < 0 || transb > 2 || m < 0 || n < 0 || k < 0 || batch < 0 ||
       lda < std::max(1, ta ? k : m) || ldb < std::max(1, tb ? n : k) || ldc < std::max(1, m))
-    return blas_fail(CUBLAS_STATUS_INVALID_VALUE, call + ": invalid argument (see the cuBLAS gemm requirements)");
+    return fail(CUBLAS_STATUS_INVALID_VALUE, call + ": invalid argument (see the cuBLAS gemm requirements)");
   if (m == 0 || n == 0 || batch == 0) return CUBLAS_STATUS_SUCCESS;
-  DeviceScope scope;
-  if (handle->pointer_mode == CUBLAS_POINTER_MODE_HOST && (is_device(alpha) || is_device(beta)))
-    return blas_fail(CUBLAS_STATUS_INVALID_VALUE, call + ": alpha/beta are device pointers in host pointer mode");
-  if (handle->pointer_mode == CUBLAS_POINTER_MODE_DEVICE && (!is_device(alpha) || !is_device(beta)))
-    return blas_fail(CUBLAS_STATUS_INVALID_VALUE, call + ": alpha/beta are host pointers in device pointer mode");
-  const float a = *alpha, b = *beta;
-  const bool read_ab = a != 0.f && k > 0;
-  const bool tf = handle->math == CUBLAS_TF32_TENSOR_OP_MATH;
-  for (int q = 0; q < batch; ++q) {
-    const float* Aq = A + q * strideA;
-    const float* Bq = B + q * strideB;
-    float* Cq = C + q * strideC;
-    if (read_ab && (!gemm_operand_ok(Aq, ta, m, k, lda) || !gemm_operand_ok(Bq, tb, k, n, ldb)))
-      return blas_fail(CUBLAS_STATUS_EXECUTION_FAILED,
-                       call + format(": A %s or B %s is not a device range of the given shape",
-                                     describe_ptr(Aq).c_str(), describe_ptr(Bq).c_str()));
-    if (!gemm_operand_ok(Cq, false, m, n, ldc))
-      return blas_fail(CUBLAS_STATUS_EXECUTION_FAILED,
-                       call + format(": C %s is not a device range of the given shape", describe_ptr(Cq).c_str()));
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < m; ++i) {
-        float acc = 0.f;
-        if (read_ab)
-          for (int l = 0; l < k; ++l) {
-            float x = ta ? Aq[size_t(i) * lda + l] : Aq[size_t(l) * lda + i];
-            float y = tb ? Bq[size_t(l) * ldb + j] : Bq[size_t(j) * ldb + l];
-            if (tf) {
-              x = tf32(x);
-              y = tf32(y);
-            }
-            acc = std::fma(x, y, acc);
-          }
-        float& c = Cq[size_t(j) * ldc + i];
-        // beta == 0: C is not read (NaN in C does not propagate), as cuBLAS specifies.
-        c = b == 0.f ? a * acc : std::fma(b, c, a * acc);
-      }
+  const bool dev_mode = handle->pointer_mode == CUBLAS_POINTER_MODE_DEVICE;
+  if (!dev_mode && (is_device(alpha) || is_device(beta)))
+    return fail(CUBLAS_STATUS_INVALID_VALUE, call + ": alpha/beta are device pointers in host pointer mode");
+  if (dev_mode && (!is_device(alpha) || !is_device(beta)))
+    return fail(CUBLAS_STATUS_INVALID_VALUE, call + ": alpha/beta are host pointers in device pointer mode");
+  if (legacy_touches_capture(handle->stream, call) != cudaSuccess) return CUBLAS_STATUS_EXECUTION_FAILED;
+  GemmCall g{call, ta, tb, handle->math == CUBLAS_TF32_TENSOR_OP_MATH, m, n, k, lda, ldb, ldc, batch, A, B, C,
+             strideA, strideB, strideC, 0.f, 0.f, nullptr, nullptr};
+  if (dev_mode) {
+    g.alpha_dev = alpha;
+    g.beta_dev = beta;
+  } else {
+    g.alpha = *alpha;
+    g.beta = *beta;
   }
-  check_canaries(call.c_str());
-  return CUBLAS_STATUS_SUCCESS;
+  if (capture) {
+    const cudaError_t e = record_node(capture, call, [g]() {
+      return run_gemm(g) == CUBLAS_STATUS_SUCCESS ? cudaSuccess : cudaErrorLaunchFailure;
+    });
+    return e == cudaSuccess ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_EXECUTION_FAILED;
+  }
+  return run_gemm(g);
 }
 
 const char* cublasGetStatusString(cublasStatus_t s) {

@@ -13,6 +13,12 @@ struct CUstream_st;
 typedef CUstream_st* cudaStream_t;
 struct CUevent_st;
 typedef CUevent_st* cudaEvent_t;
+struct CUgraph_st;
+typedef CUgraph_st* cudaGraph_t;
+struct CUgraphExec_st;
+typedef CUgraphExec_st* cudaGraphExec_t;
+struct CUgraphNode_st;
+typedef CUgraphNode_st* cudaGraphNode_t;
 
 enum cudaError {
   cudaSuccess = 0,
@@ -25,11 +31,17 @@ enum cudaError {
   cudaErrorNoDevice = 100,
   cudaErrorInvalidDevice = 101,
   cudaErrorInvalidResourceHandle = 400,
+  cudaErrorIllegalState = 401,
   cudaErrorNotReady = 600,
   cudaErrorIllegalAddress = 700,
   cudaErrorLaunchOutOfResources = 701,
   cudaErrorLaunchFailure = 719,
   cudaErrorNotSupported = 801,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
+  cudaErrorStreamCaptureUnmatched = 903,
+  cudaErrorStreamCaptureImplicit = 906,
+  cudaErrorStreamCaptureWrongThread = 908,
   cudaErrorUnknown = 999,
 };
 typedef enum cudaError cudaError_t;
@@ -42,6 +54,18 @@ enum cudaMemcpyKind {
   cudaMemcpyDefault = 4,
 };
 
+enum cudaStreamCaptureStatus {
+  cudaStreamCaptureStatusNone = 0,
+  cudaStreamCaptureStatusActive = 1,
+  cudaStreamCaptureStatusInvalidated = 2,
+};
+
+enum cudaStreamCaptureMode {
+  cudaStreamCaptureModeGlobal = 0,
+  cudaStreamCaptureModeThreadLocal = 1,
+  cudaStreamCaptureModeRelaxed = 2,
+};
+
 enum cudaFuncAttribute {
   cudaFuncAttributeMaxDynamicSharedMemorySize = 8,
   cudaFuncAttributePreferredSharedMemoryCarveout = 9,
@@ -51,6 +75,7 @@ enum cudaFuncAttribute {
 #define cudaStreamNonBlocking 0x01
 #define cudaStreamLegacy ((cudaStream_t)0x1)
 #define cudaStreamPerThread ((cudaStream_t)0x2)
+#define cudaHostAllocDefault 0x00
 #define cudaEventDefault 0x00
 #define cudaEventBlockingSync 0x01
 #define cudaEventDisableTiming 0x02
@@ -98,6 +123,10 @@ EMU_API const char* cudaGetErrorName(cudaError_t error);
 EMU_API cudaError_t cudaMalloc(void** ptr, size_t bytes);
 EMU_API cudaError_t cudaFree(void* ptr);
 EMU_API cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes);
+// Page-locked host memory: the only host memory an async copy may use inside a stream capture.
+EMU_API cudaError_t cudaMallocHost(void** ptr, size_t bytes);
+EMU_API cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned int flags);
+EMU_API cudaError_t cudaFreeHost(void* ptr);
 EMU_API cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, enum cudaMemcpyKind kind);
 EMU_API cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, enum cudaMemcpyKind kind,
                                     cudaStream_t stream);
@@ -110,6 +139,17 @@ EMU_API cudaError_t cudaStreamDestroy(cudaStream_t stream);
 EMU_API cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 EMU_API cudaError_t cudaStreamQuery(cudaStream_t stream);
 EMU_API cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags);
+
+// Stream capture and graphs: while a stream captures, the work issued to it is recorded (arguments by
+// value), not run; a graph's executable replays the recorded work in order on the stream it is launched on.
+EMU_API cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode);
+EMU_API cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph);
+EMU_API cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureStatus* status);
+EMU_API cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long flags = 0);
+EMU_API cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
+EMU_API cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+EMU_API cudaError_t cudaGraphDestroy(cudaGraph_t graph);
+EMU_API cudaError_t cudaGraphGetNodes(cudaGraph_t graph, cudaGraphNode_t* nodes, size_t* num_nodes);
 
 EMU_API cudaError_t cudaEventCreate(cudaEvent_t* event);
 EMU_API cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags);
@@ -128,6 +168,10 @@ EMU_API void emu_expect_faults(int on);
 template <class T>
 inline cudaError_t cudaMalloc(T** ptr, size_t bytes) {
   return cudaMalloc(reinterpret_cast<void**>(ptr), bytes);
+}
+template <class T>
+inline cudaError_t cudaMallocHost(T** ptr, size_t bytes) {
+  return cudaMallocHost(reinterpret_cast<void**>(ptr), bytes);
 }
 template <class T>
 inline cudaError_t cudaFuncSetAttribute(T* func, enum cudaFuncAttribute attr, int value) {

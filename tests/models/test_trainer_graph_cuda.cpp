@@ -1,0 +1,280 @@
+// Trainer step graphs on the CUDA backend (label gpu): each step captured once per minibatch size and mode
+// and replayed runs the same kernels in the same order as the op-by-op path, so histories and parameters
+// agree bit for bit, with ragged last minibatches, validation between epochs, per-step KL weights, and
+// graphs invalidated when the optimizer's segment table changes.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/trainer.h"
+#include "models/scvi/scvi_model.h"
+
+namespace cuvi {
+namespace {
+
+// A CSR count matrix of R cells x G genes with every cell holding counts, and its covariate table.
+struct Counts {
+  int64_t R, G;
+  std::vector<int64_t> indptr{0};
+  std::vector<int32_t> indices;
+  std::vector<float> data;
+  Counts(int64_t cells, int64_t genes) : R(cells), G(genes) {
+    for (int64_t r = 0; r < R; ++r) {
+      for (int64_t g = 0; g < G; ++g)
+        if (g == 0 || (r * 31 + g * 17) % 5 < 2) {
+          indices.push_back(int32_t(g));
+          data.push_back(float((r * 13 + g * 7) % 9 + 1));
+        }
+      indptr.push_back(int64_t(indices.size()));
+    }
+  }
+  CsrView view() const { return CsrView{indptr.data(), indices.data(), data.data(), R, G}; }
+};
+
+CellTable cells_for(const models::ScviModel& model, int64_t R, int64_t n_batch) {
+  const models::CovariateLayout& l = model.module().layout();
+  CellTable cells;
+  cells.n_codes = l.n_codes;
+  for (int64_t r = 0; r < R; ++r) {
+    cells.batch.push_back(int32_t(r % n_batch));
+    cells.labels.push_back(0);
+    cells.codes.resize(cells.codes.size() + l.n_codes);
+    l.encode(cells.batch.back(), nullptr, cells.codes.data() + r * l.n_codes);
+  }
+  return cells;
+}
+
+// What a run leaves behind, on the host.
+struct Outcome {
+  std::map<std::string, std::vector<double>> history;
+  std::vector<float> params, buffers;  // flat trainable parameters; every non-trained buffer in entry order
+  StepScalars scalars;
+  StepGraphStats graphs;
+};
+
+Outcome snapshot(Backend& b, ParamStore& ps, const TrainResult& r) {
+  Outcome o;
+  o.history = r.history;
+  o.history.erase("seconds");  // wall-clock entries are the only ones allowed to differ
+  o.history.erase("cells_per_second");
+  o.params.resize(ps.n_trainable_floats());
+  b.download(o.params.data(), ps.flat_params(), o.params.size() * sizeof(float));
+  for (size_t id = 0; id < ps.entries().size(); ++id)
+    if (!ps.entry(int(id)).trainable) {
+      const std::vector<float> v = ps.get(int(id));
+      o.buffers.insert(o.buffers.end(), v.begin(), v.end());
+    }
+  o.scalars = b.read_scalars();
+  o.graphs = r.graphs;
+  return o;
+}
+
+Outcome train_scvi(const Counts& c, TrainConfig tc, bool graphs) {
+  auto b = make_cuda_backend(7);
+  models::ScviConfig cfg;
+  cfg.n_hidden = 16;
+  cfg.n_latent = 4;
+  cfg.n_batch = 2;
+  cfg.dropout_rate = 0.1;
+  cfg.n_genes = c.G;
+  models::ScviModel model(cfg);
+  model.allocate(*b, 7);
+  const CellTable cells = cells_for(model, c.R, cfg.n_batch);
+  DeviceDataset ds(*b, c.view(), cells);
+  tc.progress = false;
+  tc.cuda_graph = graphs;
+  Trainer trainer(*b, model, ds, tc);
+  const TrainResult r = trainer.fit();
+  return snapshot(*b, model.params(), r);
+}
+
+// Bitwise: the same kernels with the same arguments ran in the same order.
+void expect_identical(const Outcome& eager, const Outcome& graph) {
+  ASSERT_EQ(eager.history.size(), graph.history.size());
+  for (const auto& [key, values] : eager.history) {
+    ASSERT_TRUE(graph.history.count(key)) << key;
+    const std::vector<double>& g = graph.history.at(key);
+    ASSERT_EQ(values.size(), g.size()) << key;
+    for (size_t e = 0; e < values.size(); ++e)
+      EXPECT_EQ(std::memcmp(&values[e], &g[e], sizeof(double)), 0)
+          << key << " epoch " << e << ": eager " << values[e] << ", graph " << g[e];
+  }
+  ASSERT_EQ(eager.params.size(), graph.params.size());
+  for (size_t k = 0; k < eager.params.size(); ++k)
+    ASSERT_EQ(std::memcmp(&eager.params[k], &graph.params[k], sizeof(float)), 0)
+        << "parameter " << k << ": eager " << eager.params[k] << ", graph " << graph.params[k];
+  ASSERT_EQ(eager.buffers.size(), graph.buffers.size());
+  for (size_t k = 0; k < eager.buffers.size(); ++k)
+    ASSERT_EQ(std::memcmp(&eager.buffers[k], &graph.buffers[k], sizeof(float)), 0) << "buffer element " << k;
+  EXPECT_EQ(eager.scalars.step, graph.scalars.step);
+  EXPECT_EQ(eager.scalars.kl_weight, graph.scalars.kl_weight);
+}
+
+class TrainerGraphCuda : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+// 100 cells at batch 32: 90 train cells in minibatches of 32, 32 and a ragged 26; 10 validation cells in
+// one minibatch, evaluated after every epoch. Each of the three shapes runs one warm-up step eagerly, is
+// captured at its next step, and replays from then on.
+TEST_F(TrainerGraphCuda, EpochsWithRaggedBatchesAndValidationMatchEagerBitwise) {
+  const Counts c(100, 40);
+  TrainConfig tc;
+  tc.max_epochs = 4;
+  tc.batch_size = 32;
+  tc.seed = 5;
+  tc.n_epochs_kl_warmup = 2;
+  const Outcome eager = train_scvi(c, tc, false);
+  const Outcome graph = train_scvi(c, tc, true);
+  expect_identical(eager, graph);
+  ASSERT_EQ(eager.history.at("elbo_validation").size(), 4u);
+  EXPECT_EQ(eager.graphs.captured, 0);
+  EXPECT_EQ(eager.graphs.eager, 16);  // 4 epochs x (3 training + 1 validation) steps
+  EXPECT_EQ(graph.graphs.captured, 3);
+  EXPECT_EQ(graph.graphs.eager, 3);
+  EXPECT_EQ(graph.graphs.replayed, 13);
+  EXPECT_EQ(graph.graphs.invalidated, 0);
+  EXPECT_EQ(graph.graphs.discarded, 0);
+  EXPECT_GT(graph.graphs.nodes, 20u);
+  EXPECT_EQ(graph.scalars.step, 12);
+  std::printf("[          ] one SCVI training step (n_hidden 16, 40 genes): %zu graph nodes\n", graph.graphs.nodes);
+}
+
+// A KL weight set by the host before every step (n_steps_kl_warmup) reaches replayed steps through the
+// device scalars; full minibatches only, no validation cells.
+TEST_F(TrainerGraphCuda, PerStepKlWarmupAndWholeBatchesMatchEagerBitwise) {
+  const Counts c(64, 24);
+  TrainConfig tc;
+  tc.max_epochs = 3;
+  tc.batch_size = 16;
+  tc.train_size = 1.0;
+  tc.seed = 11;
+  tc.n_epochs_kl_warmup = 0;
+  tc.n_steps_kl_warmup = 7;
+  const Outcome eager = train_scvi(c, tc, false);
+  const Outcome graph = train_scvi(c, tc, true);
+  expect_identical(eager, graph);
+  EXPECT_EQ(graph.history.count("elbo_validation"), 0u);
+  EXPECT_EQ(graph.graphs.captured, 1);
+  EXPECT_EQ(graph.graphs.eager, 1);
+  EXPECT_EQ(graph.graphs.replayed, 11);
+  EXPECT_EQ(graph.scalars.step, 12);
+}
+
+// Early stopping reads validation after each epoch and restores the best weights: same epochs, same weights.
+TEST_F(TrainerGraphCuda, EarlyStoppingMatchesEagerBitwise) {
+  const Counts c(90, 30);
+  TrainConfig tc;
+  tc.max_epochs = 6;
+  tc.batch_size = 24;
+  tc.seed = 3;
+  tc.early_stopping = true;
+  tc.early_stopping_patience = 2;
+  tc.optimizer.lr = 3e-2;  // large steps, so that the validation ELBO moves both ways
+  const Outcome eager = train_scvi(c, tc, false);
+  const Outcome graph = train_scvi(c, tc, true);
+  expect_identical(eager, graph);
+  EXPECT_GT(graph.graphs.replayed, 0);
+}
+
+// A model whose parameters with gradients depend on the minibatch size: full minibatches train `w_full`,
+// the ragged one `w_ragged`. Each switch gives the optimizer a new segment table, which invalidates the
+// other shape's graph and makes its next capture mismatch (discarded, run eagerly).
+class ShapeDependentModel : public TrainableModel {
+ public:
+  ShapeDependentModel(Backend& b, int64_t genes, int64_t full_n) : m_full_n(full_n) {
+    m_w_full = m_ps.add("w_full", Shape{4, genes}, Init::torch_linear(genes));
+    m_w_ragged = m_ps.add("w_ragged", Shape{4, genes}, Init::torch_linear(genes));
+    m_bias = m_ps.add("bias", Shape{4}, Init::torch_linear(genes));
+    m_ps.allocate(b);
+    m_ps.initialize(21);
+  }
+  ParamStore& params() override { return m_ps; }
+  std::vector<std::string> metric_names() const override { return {"softplus_sum", "", ""}; }
+  StepTensors record(Tape& tape, const MiniBatch& mb, bool) override {
+    const int w = mb.n == m_full_n ? m_w_full : m_w_ragged;
+    const TensorId x = tape.apply1("log1p", {tape.input(mb.x)});
+    const TensorId h = tape.apply1("linear", {x, param(tape, w), param(tape, m_bias), kNoTensor});
+    StepTensors st;
+    st.metrics[0] = tape.apply1("sum_rows", {tape.apply1("softplus", {h})});
+    st.loss = tape.apply1("mean_all", {st.metrics[0]});
+    return st;
+  }
+
+ private:
+  TensorId param(Tape& tape, int id) { return tape.param(m_ps.value(id), m_ps.grad(id), id); }
+  ParamStore m_ps;
+  int64_t m_full_n;
+  int m_w_full = -1, m_w_ragged = -1, m_bias = -1;
+};
+
+Outcome train_shape_dependent(const Counts& c, TrainConfig tc, bool graphs) {
+  auto b = make_cuda_backend(9);
+  ShapeDependentModel model(*b, c.G, tc.batch_size);
+  CellTable cells;
+  cells.batch.assign(c.R, 0);
+  cells.labels.assign(c.R, 0);
+  DeviceDataset ds(*b, c.view(), cells);
+  tc.progress = false;
+  tc.cuda_graph = graphs;
+  Trainer trainer(*b, model, ds, tc);
+  const TrainResult r = trainer.fit();
+  return snapshot(*b, model.params(), r);
+}
+
+TEST_F(TrainerGraphCuda, ChangedParameterSetsInvalidateGraphsAndStillMatchEager) {
+  const Counts c(50, 12);
+  TrainConfig tc;
+  tc.max_epochs = 5;
+  tc.batch_size = 16;
+  tc.train_size = 1.0;  // 50 cells: 16, 16, 16 and a ragged 2
+  tc.seed = 2;
+  tc.n_epochs_kl_warmup = 0;
+  const Outcome eager = train_shape_dependent(c, tc, false);
+  const Outcome graph = train_shape_dependent(c, tc, true);
+  expect_identical(eager, graph);
+  EXPECT_GT(graph.graphs.invalidated, 0);
+  EXPECT_GT(graph.graphs.discarded, 0);
+  EXPECT_GT(graph.graphs.replayed, 0);
+  EXPECT_EQ(graph.graphs.eager + graph.graphs.replayed, 5 * 4);
+}
+
+// The loader's cursor: minibatches in order only, and a replayed gather moves the host record along.
+TEST_F(TrainerGraphCuda, LoaderCursorRequiresOrderAndFollowsReplays) {
+  const Counts c(40, 8);
+  auto b = make_cuda_backend(1);
+  CellTable cells;
+  cells.batch.assign(c.R, 0);
+  cells.labels.assign(c.R, 0);
+  DeviceDataset ds(*b, c.view(), cells);
+  std::vector<int32_t> rows(c.R);
+  for (int64_t i = 0; i < c.R; ++i) rows[i] = int32_t(c.R - 1 - i);
+  ds.begin_epoch(rows, false, 0, 0, 16);
+  Arena arena(*b, 1 << 20, "test");
+  EXPECT_THROW(ds.batch(1, arena), Error);
+  const MiniBatch first = ds.batch(0, arena);
+  std::vector<int32_t> got(first.n);
+  b->download(got.data(), first.rows.data, got.size() * sizeof(int32_t));
+  EXPECT_EQ(got, std::vector<int32_t>(rows.begin(), rows.begin() + 16));
+  EXPECT_EQ(b->read_scalars().batch_start, 16);
+  EXPECT_THROW(ds.batch_replayed(2), Error);
+  ds.batch_discarded(0);  // as if the gather above had been recorded by a capture that was thrown away
+  StepScalars s = b->read_scalars();
+  s.batch_start = 0;
+  b->write_scalars(s);
+  arena.reset();
+  const MiniBatch again = ds.batch(0, arena);
+  b->download(got.data(), again.rows.data, got.size() * sizeof(int32_t));
+  EXPECT_EQ(got, std::vector<int32_t>(rows.begin(), rows.begin() + 16));
+  ds.begin_epoch(rows, false, 0, 1, 16);
+  EXPECT_EQ(b->read_scalars().batch_start, 0);
+}
+
+}  // namespace
+}  // namespace cuvi

@@ -39,7 +39,10 @@ TEST(ScviQuality, SimulatedCellTypesSeparateAndBatchesMix) {
   std::printf("simulated: knn_accuracy %.3f batch_mixing %.3f, elbo_validation %.2f -> %.2f\n", s.knn, s.mixing,
               val.front(), val.back());
   EXPECT_GT(s.knn, 0.99);
-  EXPECT_GT(s.mixing, 0.0);  // threshold set below from measurements
+  // Same file and settings in scvi-tools 1.4.2 (seed 0): knn 1.000, mixing 0.947 (seeds 0-2 on the
+  // previous simulator: 0.917-0.965); PCA of log-normalized counts mixes 0.524. cuvi reaches 0.961 here
+  // (0.879-0.948 over three seeds before): 0.85 fails a model that does not remove the batch effect.
+  EXPECT_GT(s.mixing, 0.85);
 }
 
 TEST(ScviQuality, PbmcSortedMatchesScviToolsAccuracy) {
@@ -57,6 +60,29 @@ TEST(ScviQuality, PbmcSortedMatchesScviToolsAccuracy) {
   EXPECT_LT(val.back(), val.front());
   // scvi-tools 1.4.2 with the same settings (seed 0, 50 epochs, defaults): 0.8860.
   EXPECT_GE(s.knn, 0.8860);
+}
+
+// CellBench mixology: 3 cell lines measured with two technologies (CEL-seq2, Drop-seq), 499 cells x
+// 15073 genes, batch = technology. scvi-tools 1.4.2, seed 0, 100 epochs, defaults: k-NN accuracy 0.9900,
+// batch mixing 0.0034 (PCA: 0.9900, 0.040). With the default 400-epoch KL warm-up the KL weight is still
+// below 0.25 after 100 epochs, so neither model mixes the technologies much yet; cuvi must reach what
+// scvi-tools reaches: accuracy within two cells' worth of 0.990 (seed-to-seed spread), mixing at least its 0.0034.
+TEST(ScviQuality, CellbenchMatchesScviTools) {
+  const std::string path = shared_data("cellbench-mixology/cellbench_3cellline_celseq2_dropseq.h5ad");
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "../shared/data is absent: " << path;
+  workflow::SetupKeys k;
+  k.batch_key = "technology";
+  k.labels_key = "cell_line_demuxlet";
+  TrainConfig tc;
+  tc.max_epochs = 100;
+  auto t = train_scvi(workflow::prepare_data(path, k), tc);
+  const Scores s = score(*t);
+  const auto& val = t->result.history.at("elbo_validation");
+  std::printf("cellbench 3 cell lines, 100 epochs: knn_accuracy %.4f batch_mixing %.4f, elbo_validation %.2f -> %.2f\n",
+              s.knn, s.mixing, val.front(), val.back());
+  EXPECT_LT(val.back(), val.front());
+  EXPECT_GE(s.knn, 0.9900 - 2.0 / 499);
+  EXPECT_GE(s.mixing, 0.0034);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "engine/optimizer.h"
 #include "engine/trainer.h"
 #include "models/scvi/scvi_model.h"
+#include "tests/models/synthetic_counts.h"
 
 namespace cuvi::models {
 namespace {
@@ -164,18 +165,7 @@ TEST(ScviCuda, LinearScviMatchesCpu) {
 TEST(ScviCuda, TrainerEpochsMatchCpu) {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
   const int64_t R = 100, G = 40;
-  std::vector<int64_t> indptr{0};
-  std::vector<int32_t> indices;
-  std::vector<float> data;
-  for (int64_t r = 0; r < R; ++r) {
-    for (int64_t g = 0; g < G; ++g)
-      if (g == 0 || (r * 31 + g * 17) % 5 < 2) {
-        indices.push_back(int32_t(g));
-        data.push_back(float((r * 13 + g * 7) % 9 + 1));
-      }
-    indptr.push_back(int64_t(indices.size()));
-  }
-  const CsrView csr{indptr.data(), indices.data(), data.data(), R, G};
+  const test::SyntheticCounts counts(R, G);
   std::map<std::string, std::vector<double>> history[2];
   for (int dev = 0; dev < 2; ++dev) {
     auto b = dev ? make_cuda_backend(5) : make_cpu_backend(5, 1);
@@ -183,16 +173,8 @@ TEST(ScviCuda, TrainerEpochsMatchCpu) {
     cfg.n_genes = G;
     ScviModel model(cfg);
     model.allocate(*b, 5);
-    const CovariateLayout& l = model.module().layout();
-    CellTable cells;
-    cells.n_codes = l.n_codes;
-    for (int64_t r = 0; r < R; ++r) {
-      cells.batch.push_back(int32_t(r % cfg.n_batch));
-      cells.labels.push_back(0);
-      cells.codes.resize(cells.codes.size() + l.n_codes);
-      l.encode(cells.batch.back(), nullptr, cells.codes.data() + r * l.n_codes);
-    }
-    DeviceDataset ds(*b, csr, cells);
+    const CellTable cells = test::synthetic_cells(model.module().layout(), R, cfg.n_batch);
+    DeviceDataset ds(*b, counts.view(), cells);
     TrainConfig tc;
     tc.max_epochs = 3;
     tc.batch_size = 32;

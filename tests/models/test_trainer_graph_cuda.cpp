@@ -11,41 +11,13 @@
 
 #include "engine/trainer.h"
 #include "models/scvi/scvi_model.h"
+#include "tests/models/synthetic_counts.h"
 
 namespace cuvi {
 namespace {
 
-// A CSR count matrix of R cells x G genes with every cell holding counts, and its covariate table.
-struct Counts {
-  int64_t R, G;
-  std::vector<int64_t> indptr{0};
-  std::vector<int32_t> indices;
-  std::vector<float> data;
-  Counts(int64_t cells, int64_t genes) : R(cells), G(genes) {
-    for (int64_t r = 0; r < R; ++r) {
-      for (int64_t g = 0; g < G; ++g)
-        if (g == 0 || (r * 31 + g * 17) % 5 < 2) {
-          indices.push_back(int32_t(g));
-          data.push_back(float((r * 13 + g * 7) % 9 + 1));
-        }
-      indptr.push_back(int64_t(indices.size()));
-    }
-  }
-  CsrView view() const { return CsrView{indptr.data(), indices.data(), data.data(), R, G}; }
-};
-
-CellTable cells_for(const models::ScviModel& model, int64_t R, int64_t n_batch) {
-  const models::CovariateLayout& l = model.module().layout();
-  CellTable cells;
-  cells.n_codes = l.n_codes;
-  for (int64_t r = 0; r < R; ++r) {
-    cells.batch.push_back(int32_t(r % n_batch));
-    cells.labels.push_back(0);
-    cells.codes.resize(cells.codes.size() + l.n_codes);
-    l.encode(cells.batch.back(), nullptr, cells.codes.data() + r * l.n_codes);
-  }
-  return cells;
-}
+using test::synthetic_cells;
+using Counts = test::SyntheticCounts;
 
 // What a run leaves behind, on the host.
 struct Outcome {
@@ -82,7 +54,7 @@ Outcome train_scvi(const Counts& c, TrainConfig tc, bool graphs) {
   cfg.n_genes = c.G;
   models::ScviModel model(cfg);
   model.allocate(*b, 7);
-  const CellTable cells = cells_for(model, c.R, cfg.n_batch);
+  const CellTable cells = synthetic_cells(model.module().layout(), c.R, cfg.n_batch);
   DeviceDataset ds(*b, c.view(), cells);
   tc.progress = false;
   tc.cuda_graph = graphs;

@@ -217,6 +217,54 @@ TEST_F(TrainerGraphCuda, ChangedParameterSetsInvalidateGraphsAndStillMatchEager)
   EXPECT_EQ(graph.graphs.eager + graph.graphs.replayed, 5 * 4);
 }
 
+// A model that reads the step scalars back to the host inside its step: a synchronisation, which a
+// capture forbids. The capture fails, the trainer records why and runs every remaining step op by op,
+// so the run ends as an op-by-op run does.
+class HostSyncingModel : public ShapeDependentModel {
+ public:
+  HostSyncingModel(Backend& b, int64_t genes, int64_t full_n) : ShapeDependentModel(b, genes, full_n), m_b(b) {}
+  StepTensors record(Tape& tape, const MiniBatch& mb, bool training) override {
+    m_b.read_scalars();
+    return ShapeDependentModel::record(tape, mb, training);
+  }
+
+ private:
+  Backend& m_b;
+};
+
+Outcome train_host_syncing(const Counts& c, TrainConfig tc, bool graphs) {
+  auto b = make_cuda_backend(9);
+  HostSyncingModel model(*b, c.G, tc.batch_size);
+  CellTable cells;
+  cells.batch.assign(c.R, 0);
+  cells.labels.assign(c.R, 0);
+  DeviceDataset ds(*b, c.view(), cells);
+  tc.progress = false;
+  tc.cuda_graph = graphs;
+  Trainer trainer(*b, model, ds, tc);
+  const TrainResult r = trainer.fit();
+  return snapshot(*b, model.params(), r);
+}
+
+TEST_F(TrainerGraphCuda, FailedCaptureFallsBackToOpByOpWithTheSameResults) {
+  const Counts c(48, 10);
+  TrainConfig tc;
+  tc.max_epochs = 3;
+  tc.batch_size = 16;
+  tc.train_size = 1.0;
+  tc.seed = 4;
+  tc.n_epochs_kl_warmup = 0;
+  const Outcome eager = train_host_syncing(c, tc, false);
+  const Outcome graph = train_host_syncing(c, tc, true);
+  expect_identical(eager, graph);
+  EXPECT_TRUE(eager.graphs.disabled_reason.empty());
+  EXPECT_FALSE(graph.graphs.disabled_reason.empty());
+  EXPECT_EQ(graph.graphs.captured, 0);
+  EXPECT_EQ(graph.graphs.replayed, 0);
+  EXPECT_EQ(graph.graphs.eager, 3 * 3);
+  std::printf("[          ] capture failure reported as: %s\n", graph.graphs.disabled_reason.c_str());
+}
+
 // The loader's cursor: minibatches in order only, and a replayed gather moves the host record along.
 TEST_F(TrainerGraphCuda, LoaderCursorRequiresOrderAndFollowsReplays) {
   const Counts c(40, 8);

@@ -5,6 +5,8 @@
 #include <cstdint>
 
 #define EMU_API __attribute__((visibility("default")))
+// Defined for code compiled against the emulator (tests mark the faults they provoke on purpose).
+#define CUVI_CUDA_EMULATOR 1
 
 // ------------------------------------------------------------------------------------------------
 // CUDA runtime types (numeric values as in the CUDA 13 headers).

@@ -8,6 +8,8 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/vmath.h"
+
 namespace cuvi::cpu {
 
 constexpr int64_t kParallelMin = 16384;  // elements below which a loop stays on one thread
@@ -188,9 +190,15 @@ void softmax_rows(const T* x,     // (N, F)
     T* yr = y + n * F;
     if (!mask) {
       const double m = row_max(xr, F);
-      double s = 0;
-      for (int64_t f = 0; f < F; ++f) s += std::exp(static_cast<double>(xr[f]) - m);
-      for (int64_t f = 0; f < F; ++f) yr[f] = static_cast<T>(std::exp(static_cast<double>(xr[f]) - m) / s);
+      // vm_exp is branch-free and the sum runs in 8 fixed lanes, so both loops vectorise (decoders
+      // take this softmax over every gene).
+      double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      int64_t f = 0;
+      for (; f + 8 <= F; f += 8)
+        for (int l = 0; l < 8; ++l) lane[l] += vm_exp(static_cast<double>(xr[f + l]) - m);
+      double s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+      for (; f < F; ++f) s += vm_exp(static_cast<double>(xr[f]) - m);
+      for (f = 0; f < F; ++f) yr[f] = static_cast<T>(vm_exp(static_cast<double>(xr[f]) - m) / s);
       continue;
     }
     const T* mr = mask + n * F;

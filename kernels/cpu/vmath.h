@@ -1,6 +1,6 @@
 // Double-precision log, log1p, exp, expm1, log1pmx, sigmoid and softplus written as plain scalar C++ that
-// the compiler vectorizes inside the CPU likelihood loops (no libm call, no branch).
-// Used by kernels/cpu/likelihood.h; accuracy in tests/ops/test_vmath.cpp.
+// the compiler vectorizes inside hot CPU loops (no libm call, no branch).
+// Used by the CPU likelihood, softmax and log1p loops; accuracy in tests/ops/test_vmath.cpp.
 #pragma once
 #include <cstdint>
 #include <cstring>

@@ -72,6 +72,13 @@ TEST(Vmath, SpecialValues) {
   EXPECT_TRUE(std::isnan(vm_log(-1.0)));
   EXPECT_TRUE(std::isnan(vm_log(nan)));
   EXPECT_EQ(vm_log1p(-1.0), -inf);
+  EXPECT_EQ(vm_log1p(inf), inf);
+  EXPECT_TRUE(std::isnan(vm_log1p(-2.0)));
+  EXPECT_TRUE(std::isnan(vm_log1p(nan)));
+  EXPECT_EQ(vm_log1p(0.0), 0.0);
+  EXPECT_EQ(vm_exp(-inf), 0.0);
+  EXPECT_EQ(vm_exp(inf), inf);
+  EXPECT_EQ(vm_exp(0.0), 1.0);
   EXPECT_EQ(vm_exp(-800.0), 0.0);
   EXPECT_EQ(vm_exp(800.0), inf);
   EXPECT_EQ(vm_expm1(-800.0), -1.0);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "io/dataset.h"
 #include "io/h5ad_writer.h"
@@ -86,6 +87,39 @@ TEST(ScviDeEdges, OneCellGroupIsAllowed) {
     EXPECT_GE(t.at("proba_de").num[size_t(i)], 0.0);
     EXPECT_LE(t.at("proba_de").num[size_t(i)], 1.0);
   }
+}
+
+// --delta auto (scvi-tools' delta=None): each comparison gets one estimated threshold in its delta
+// column, and the table equals a run given that threshold as a number (same samples, same seed).
+TEST(ScviDeEdges, AutoDeltaIsEstimatedPerComparison) {
+  CUVI_REQUIRE_DE_FIXTURE();
+  EdgeFixture f;
+  DeOptions o = opts("grp", {"a", "b"});
+  o.delta.reset();
+  const workflow::DeResult r = workflow::differential_expression(f.inf, o);
+  ASSERT_EQ(r.comparisons.size(), 2u);
+  const auto& t = r.table;
+  const auto& delta = t.at("delta").num;
+  const auto& comparison = t.at("comparison").text;
+  std::map<std::string, double> per_comparison;
+  for (int64_t i = 0; i < t.n_rows(); ++i) {
+    auto [it, fresh] = per_comparison.emplace(comparison[size_t(i)], delta[size_t(i)]);
+    if (!fresh) EXPECT_EQ(it->second, delta[size_t(i)]) << "delta varies within " << it->first;
+  }
+  ASSERT_EQ(per_comparison.size(), 2u);
+  for (const auto& [name, d] : per_comparison) {
+    EXPECT_GE(d, 0.1) << name;  // min_thres
+    EXPECT_LT(d, 10.0) << name;
+  }
+  o.group1 = {"a"};
+  const workflow::DeResult auto_a = workflow::differential_expression(f.inf, o);
+  DeOptions fixed = opts("grp", {"a"});
+  fixed.delta = auto_a.table.at("delta").num.at(0);
+  const workflow::DeResult fixed_a = workflow::differential_expression(f.inf, fixed);
+  EXPECT_EQ(auto_a.table.at("delta").num, fixed_a.table.at("delta").num);
+  EXPECT_EQ(auto_a.table.at("proba_de").num, fixed_a.table.at("proba_de").num);
+  EXPECT_EQ(auto_a.table.index, fixed_a.table.index);
+  EXPECT_NE(*fixed.delta, 0.25);  // the estimate is not the default in disguise
 }
 
 TEST(ScviDeEdges, UnknownEmptyAndRepeatedGroupsAreErrors) {

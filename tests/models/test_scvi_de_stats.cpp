@@ -37,6 +37,30 @@ TEST(ScviDeStats, FdrFlagsAsScviTools) {
   EXPECT_EQ(fdr_de_prediction(p, 0.2), (std::vector<bool>{true, true, true, true, false, true}));
 }
 
+// scvi-tools' estimate_delta (delta=None) over 20 sklearn seeds gives a range per input
+// (tools/fixtures/gen_delta_fixture.py); cuvi's deterministic fit must land in it, widened by 1% of
+// delta: sklearn stops EM at a log-likelihood change below 1e-3, which leaves that much play.
+TEST(ScviDeStats, EstimatedDeltaLiesInScviToolsSeedRange) {
+  const std::string path = test::de_fixture("estimate_delta.json");
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "missing " << path;
+  const std::string json = test::read_text(path);
+  for (const char* name : {"comparison0", "comparison1", "comparison2", "comparison3", "mixture"}) {
+    const std::string n(name);
+    const std::vector<double> x = test::json_numbers(json, n + "_lfc_means");
+    ASSERT_GE(x.size(), 100u) << n;
+    const double lo = test::json_numbers(json, n + "_sklearn_min").at(0);
+    const double hi = test::json_numbers(json, n + "_sklearn_max").at(0);
+    const double d = estimate_delta(x);
+    std::printf("[ delta ] %s: cuvi %.4f, scvi-tools seeds %.4f .. %.4f\n", name, d, lo, hi);
+    EXPECT_GE(d, lo * 0.99) << n;
+    EXPECT_LE(d, hi * 1.01) << n;
+  }
+  // Below min_thres (0.1) the threshold is min_thres; one mode only still gives a number.
+  EXPECT_EQ(estimate_delta({-0.01, 0.0, 0.01, 0.02, -0.02, 0.005}), 0.1);
+  EXPECT_THROW(estimate_delta({0.5, 1.0}), Error);
+  EXPECT_THROW(estimate_delta({0.5, NAN, 1.0, 2.0}), Error);
+}
+
 TEST(ScviDeStats, VanillaCountsStrictWins) {
   // Gene 0: s1 > s2 in 3 of 4 pairs (one tie); gene 1: never.
   const std::vector<float> a{2, 1, 3, 1, 1, 1, 5, 1}, b{1, 2, 1, 2, 1, 2, 4, 2};

@@ -16,8 +16,8 @@ const char* kHelp =
     "  --group1 A...              groups to test; default: every category of COL (one call)\n"
     "  --group2 B                 compare against B; default: the rest of the cells\n"
     "  --mode vanilla|change      default vanilla (scvi-tools' SCVI default)\n"
-    "  --delta 0.25               change mode: |log2 fold change| threshold of DE (a number; the\n"
-    "                             data-driven delta=None of scvi-tools is not implemented)\n"
+    "  --delta 0.25|auto          change mode: |log2 fold change| threshold of DE; auto estimates it\n"
+    "                             per comparison from the genes' mean LFCs (scvi-tools' delta=None)\n"
     "  --fdr-target 0.05          change mode: posterior expected FDR of is_de_fdr_<target>\n"
     "  --pseudocounts X           change mode: pseudocount of the LFC; default estimated from genes\n"
     "                             with mean count < --threshold-counts (0.01) in a group\n"
@@ -47,15 +47,17 @@ int cmd_de(const Argv& argv) {
   const std::string weights = a.str("weights", "uniform");
   CUVI_CHECK(weights == "uniform", "--weights '" + weights +
                                        "': importance-weighted DE is not implemented in cuvi; use uniform (the default)");
-  CUVI_CHECK(a.str("delta", "0.25") != "None" && a.str("delta", "0.25") != "auto",
-             "--delta must be a number: the data-driven delta (scvi-tools' delta=None) is not implemented");
   const std::string out = a.required("out");
   workflow::DeOptions o;
   o.groupby = a.required("groupby");
   o.group1 = a.list("group1");
   o.group2 = a.str("group2");
   o.mode = a.str("mode", "vanilla");
-  o.delta = a.number("delta", 0.25);
+  const std::string delta = a.str("delta", "0.25");
+  if (delta == "auto" || delta == "None")
+    o.delta.reset();
+  else
+    o.delta = a.number("delta", 0.25);
   o.fdr_target = a.number("fdr-target", 0.05);
   if (a.has("pseudocounts")) o.pseudocounts = a.number("pseudocounts", 0);
   o.threshold_counts = a.number("threshold-counts", 0.01);

@@ -115,7 +115,8 @@ DeResult differential_expression(ScviInference& inf, const DeOptions& opt) {
   CUVI_CHECK(opt.test_mode == "three" || opt.test_mode == "two", "test mode must be three or two");
   CUVI_CHECK(!opt.groupby.empty(), "--groupby is required");
   CUVI_CHECK(opt.fdr_target > 0 && opt.fdr_target < 1, "--fdr-target must be in (0, 1)");
-  CUVI_CHECK(std::isfinite(opt.delta) && opt.delta >= 0, "--delta must be a non-negative number");
+  CUVI_CHECK(!opt.delta || (std::isfinite(*opt.delta) && *opt.delta >= 0),
+             "--delta must be a non-negative number or 'auto'");
   if (opt.pseudocounts) CUVI_CHECK(*opt.pseudocounts >= 0, "--pseudocounts must be non-negative");
   const PreparedData& data = inf.data;
   const io::CsrMatrix& counts = data.data.counts;
@@ -249,7 +250,9 @@ DeResult differential_expression(ScviInference& inf, const DeOptions& opt) {
       add_numbers(t, "scale1", ResultColumn::F32, as_float32(scale1));
       add_numbers(t, "scale2", ResultColumn::F32, as_float32(scale2));
       add_numbers(t, "pseudocounts", lk, std::vector<double>(size_t(G), pc));
-      add_numbers(t, "delta", ResultColumn::F64, std::vector<double>(size_t(G), opt.delta));
+      // An estimated delta comes out of sklearn's float32 mixture means in scvi, a given one is a Python float.
+      add_numbers(t, "delta", opt.delta ? ResultColumn::F64 : ResultColumn::F32,
+                  std::vector<double>(size_t(G), opt.delta ? ch.delta : double(float(ch.delta))));
       add_numbers(t, "lfc_mean", lk, ch.lfc_mean);
       add_numbers(t, "lfc_median", lk, ch.lfc_median);
       add_numbers(t, "lfc_std", lk, ch.lfc_std);

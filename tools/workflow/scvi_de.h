@@ -17,7 +17,9 @@ struct DeOptions {
   std::vector<std::string> group1;  // empty: every category with cells (except group2)
   std::string group2;               // empty: the rest of the cells
   std::string mode = "vanilla";     // vanilla | change (SCVI's default is vanilla)
-  double delta = 0.25;              // change mode: |LFC| threshold (SCVI's default)
+  // Change mode: |LFC| threshold (SCVI's default 0.25); absent: estimated per comparison from the
+  // genes' mean LFCs (scvi-tools' delta=None, estimate_delta).
+  std::optional<double> delta = 0.25;
   double fdr_target = 0.05;
   bool batch_correction = false;    // decode every group in every batch category
   std::optional<double> pseudocounts;  // change mode; absent: estimated from non-expressed genes

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "engine/error.h"
@@ -79,14 +80,40 @@ VanillaStats vanilla_stats(const PairedScales& p) {
   return v;
 }
 
-ChangeStats change_stats(const PairedScales& p, double pc, double delta, double lfc_pc, bool two_sided_sum) {
+namespace {
+
+// Per-gene mean over the samples of r_i = log2(s1_i + pc) - log2(s2_i + pc) (float32 terms).
+std::vector<double> change_means(const PairedScales& p, float pcf) {
+  const int64_t n = p.n(), G = p.G;
+  std::vector<double> mean(size_t(G), 0.0);
+  const int64_t n_blocks = (G + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t blk = 0; blk < n_blocks; ++blk) {
+    const int64_t g0 = blk * kBlock, nb = std::min(kBlock, G - g0);
+    std::vector<float> a, b;
+    gather_block(p, g0, nb, &a, &b);
+    for (int64_t k = 0; k < nb; ++k) {
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) s += std::log2(a[k * n + i] + pcf) - std::log2(b[k * n + i] + pcf);
+      mean[size_t(g0 + k)] = s / double(n);
+    }
+  }
+  return mean;
+}
+
+}  // namespace
+
+ChangeStats change_stats(const PairedScales& p, double pc, std::optional<double> delta, double lfc_pc,
+                         bool two_sided_sum) {
   check_pairs(p);
   const int64_t n = p.n(), G = p.G;
   ChangeStats c;
   for (auto* v : {&c.proba_m1, &c.proba_m2, &c.proba_de, &c.proba_not_de, &c.bayes_factor, &c.lfc_mean, &c.lfc_median,
                   &c.lfc_std, &c.lfc_min, &c.lfc_max})
     v->assign(G, 0.0);
-  const float pcf = float(pc), lpcf = float(lfc_pc), df = float(delta);
+  const float pcf = float(pc), lpcf = float(lfc_pc);
+  c.delta = delta ? *delta : estimate_delta(change_means(p, pcf));
+  const float df = float(c.delta);
   const int64_t n_blocks = (G + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t blk = 0; blk < n_blocks; ++blk) {
@@ -131,6 +158,75 @@ ChangeStats change_stats(const PairedScales& p, double pc, double delta, double 
     }
   }
   return c;
+}
+
+double estimate_delta(const std::vector<double>& x, double coef, double min_thres) {
+  constexpr int K = 3;
+  constexpr double kRegCovar = 1e-6, kTol = 1e-3, kLog2Pi = 1.8378770664093453;
+  constexpr int kMaxIter = 100;
+  const size_t n = x.size();
+  CUVI_CHECK(n >= size_t(K), "estimating delta needs at least 3 genes");
+  for (double v : x) CUVI_CHECK(std::isfinite(v), "estimating delta: a gene's mean log fold change is not finite");
+  // k-means from the 1/6, 1/2, 5/6 quantiles to a fixed point (or 300 rounds), then hard responsibilities.
+  double mu[K] = {quantile_linear(x, 1.0 / 6), quantile_linear(x, 0.5), quantile_linear(x, 5.0 / 6)};
+  std::vector<int> label(n, -1);
+  for (int round = 0; round < 300; ++round) {
+    bool moved = false;
+    double sum[K] = {}, cnt[K] = {};
+    for (size_t i = 0; i < n; ++i) {
+      int best = 0;
+      for (int k = 1; k < K; ++k)
+        if (std::fabs(x[i] - mu[k]) < std::fabs(x[i] - mu[best])) best = k;
+      moved |= best != label[i];
+      label[i] = best;
+      sum[best] += x[i];
+      cnt[best] += 1;
+    }
+    for (int k = 0; k < K; ++k)
+      if (cnt[k] > 0) mu[k] = sum[k] / cnt[k];
+    if (!moved) break;
+  }
+  // M-step of sklearn (nk + 10 eps, variance + reg_covar) from responsibilities resp (n, K).
+  std::vector<double> resp(n * K, 0.0);
+  for (size_t i = 0; i < n; ++i) resp[i * K + size_t(label[i])] = 1.0;
+  double w[K], var[K];
+  auto m_step = [&] {
+    for (int k = 0; k < K; ++k) {
+      double nk = 10 * std::numeric_limits<double>::epsilon(), sx = 0;
+      for (size_t i = 0; i < n; ++i) {
+        nk += resp[i * K + size_t(k)];
+        sx += resp[i * K + size_t(k)] * x[i];
+      }
+      mu[k] = sx / nk;
+      double sv = 0;
+      for (size_t i = 0; i < n; ++i) sv += resp[i * K + size_t(k)] * (x[i] - mu[k]) * (x[i] - mu[k]);
+      var[k] = sv / nk + kRegCovar;
+      w[k] = nk / double(n);
+    }
+  };
+  m_step();
+  double lower_bound = -std::numeric_limits<double>::infinity();
+  for (int iter = 0; iter < kMaxIter; ++iter) {
+    const double previous = lower_bound;
+    double total = 0;  // E-step: responsibilities and the mean log-likelihood
+    for (size_t i = 0; i < n; ++i) {
+      double lp[K], mx = -std::numeric_limits<double>::infinity();
+      for (int k = 0; k < K; ++k) {
+        lp[k] = std::log(w[k]) - 0.5 * (kLog2Pi + std::log(var[k]) + (x[i] - mu[k]) * (x[i] - mu[k]) / var[k]);
+        mx = std::max(mx, lp[k]);
+      }
+      double se = 0;
+      for (int k = 0; k < K; ++k) se += std::exp(lp[k] - mx);
+      const double norm = mx + std::log(se);
+      for (int k = 0; k < K; ++k) resp[i * K + size_t(k)] = std::exp(lp[k] - norm);
+      total += norm;
+    }
+    lower_bound = total / double(n);
+    m_step();
+    if (std::fabs(lower_bound - previous) < kTol) break;
+  }
+  std::sort(mu, mu + K);
+  return std::max(min_thres, coef * 0.5 * (std::fabs(mu[0]) + std::fabs(mu[K - 1])));
 }
 
 double quantile_linear(std::vector<double> v, double q) {

@@ -2,6 +2,7 @@
 // involved (scvi-multivi.md §3.3-§3.6): vanilla and change modes, pseudocounts, LFC summaries, FDR.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "io/csr.h"
@@ -30,11 +31,21 @@ VanillaStats vanilla_stats(const PairedScales& p);
 struct ChangeStats {
   std::vector<double> proba_m1, proba_m2, proba_de, proba_not_de, bayes_factor;  // (G)
   std::vector<double> lfc_mean, lfc_median, lfc_std, lfc_min, lfc_max;          // (G)
+  double delta = 0;                                                              // the threshold used
 };
 // r_i = log2(s1_i + pc) - log2(s2_i + pc); proba_m1 = mean 1[r >= delta], proba_m2 = mean 1[r < -delta];
 // proba_de = max (test_mode "three") or sum ("two"). LFC summaries use pseudocount lfc_pc (= 1e-3 pc
-// in scvi): mean, median, population std, min, max.
-ChangeStats change_stats(const PairedScales& p, double pc, double delta, double lfc_pc, bool two_sided_sum = false);
+// in scvi): mean, median, population std, min, max. Without delta (scvi's delta=None) it is
+// estimate_delta of the per-gene means of r.
+ChangeStats change_stats(const PairedScales& p, double pc, std::optional<double> delta, double lfc_pc,
+                         bool two_sided_sum = false);
+
+// scvi's estimate_delta: a three-component Gaussian mixture fitted to the per-gene LFC means (EM as
+// sklearn's GaussianMixture: full variance + 1e-6, tolerance 1e-3 on the mean log-likelihood, at most
+// 100 iterations), delta = max(min_thres, coef * mean(|lowest mean|, |highest mean|)). sklearn starts
+// from a randomly seeded k-means; here k-means starts from the 1/6, 1/2 and 5/6 quantiles, so the
+// result is deterministic and lies within sklearn's own seed-to-seed spread.
+double estimate_delta(const std::vector<double>& lfc_means, double coef = 0.6, double min_thres = 0.1);
 
 // numpy.quantile(v, q) with the default linear method.
 double quantile_linear(std::vector<double> v, double q);

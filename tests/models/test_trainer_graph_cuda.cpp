@@ -187,9 +187,11 @@ class ShapeDependentModel : public TrainableModel {
   int m_w_full = -1, m_w_ragged = -1, m_bias = -1;
 };
 
-Outcome train_shape_dependent(const Counts& c, TrainConfig tc, bool graphs) {
+// Trains a small test model (constructed from the backend, the gene count and the full minibatch size).
+template <class Model>
+Outcome train_small(const Counts& c, TrainConfig tc, bool graphs) {
   auto b = make_cuda_backend(9);
-  ShapeDependentModel model(*b, c.G, tc.batch_size);
+  Model model(*b, c.G, tc.batch_size);
   CellTable cells;
   cells.batch.assign(c.R, 0);
   cells.labels.assign(c.R, 0);
@@ -209,8 +211,8 @@ TEST_F(TrainerGraphCuda, ChangedParameterSetsInvalidateGraphsAndStillMatchEager)
   tc.train_size = 1.0;  // 50 cells: 16, 16, 16 and a ragged 2
   tc.seed = 2;
   tc.n_epochs_kl_warmup = 0;
-  const Outcome eager = train_shape_dependent(c, tc, false);
-  const Outcome graph = train_shape_dependent(c, tc, true);
+  const Outcome eager = train_small<ShapeDependentModel>(c, tc, false);
+  const Outcome graph = train_small<ShapeDependentModel>(c, tc, true);
   expect_identical(eager, graph);
   EXPECT_GT(graph.graphs.invalidated, 0);
   EXPECT_GT(graph.graphs.discarded, 0);
@@ -246,20 +248,6 @@ struct ExpectedCudaFaults {
   }
 };
 
-Outcome train_host_syncing(const Counts& c, TrainConfig tc, bool graphs) {
-  auto b = make_cuda_backend(9);
-  HostSyncingModel model(*b, c.G, tc.batch_size);
-  CellTable cells;
-  cells.batch.assign(c.R, 0);
-  cells.labels.assign(c.R, 0);
-  DeviceDataset ds(*b, c.view(), cells);
-  tc.progress = false;
-  tc.cuda_graph = graphs;
-  Trainer trainer(*b, model, ds, tc);
-  const TrainResult r = trainer.fit();
-  return snapshot(*b, model.params(), r);
-}
-
 TEST_F(TrainerGraphCuda, FailedCaptureFallsBackToOpByOpWithTheSameResults) {
   const Counts c(48, 10);
   TrainConfig tc;
@@ -268,11 +256,11 @@ TEST_F(TrainerGraphCuda, FailedCaptureFallsBackToOpByOpWithTheSameResults) {
   tc.train_size = 1.0;
   tc.seed = 4;
   tc.n_epochs_kl_warmup = 0;
-  const Outcome eager = train_host_syncing(c, tc, false);
+  const Outcome eager = train_small<HostSyncingModel>(c, tc, false);
   Outcome graph;
   {
     ExpectedCudaFaults expected;
-    graph = train_host_syncing(c, tc, true);
+    graph = train_small<HostSyncingModel>(c, tc, true);
   }
   expect_identical(eager, graph);
   EXPECT_TRUE(eager.graphs.disabled_reason.empty());

@@ -4,23 +4,11 @@
 
 #include <cmath>
 
+#include "tests/ops/cuda_backends.h"
 #include "tests/ops/harness.h"
 
 namespace cuvi::test {
 namespace {
-
-Backend* cuda_backend() {
-  static std::unique_ptr<Backend> b = [] {
-    std::unique_ptr<Backend> r;
-    if (cuda_device_available()) r = make_cuda_backend(1234);
-    return r;
-  }();
-  return b.get();
-}
-Backend& cpu_backend() {
-  static std::unique_ptr<Backend> b = make_cpu_backend(1234, 2);
-  return *b;
-}
 
 class BackwardModesCuda : public ::testing::TestWithParam<OpCaseRef> {
  protected:

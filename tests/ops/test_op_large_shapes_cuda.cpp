@@ -2,23 +2,11 @@
 // grid dimensions, several shared-memory tiles), CPU reference vs CUDA, in the emulator's small-shape budget.
 #include <gtest/gtest.h>
 
+#include "tests/ops/cuda_backends.h"
 #include "tests/ops/harness.h"
 
 namespace cuvi::test {
 namespace {
-
-Backend* cuda_backend() {
-  static std::unique_ptr<Backend> b = [] {
-    std::unique_ptr<Backend> r;
-    if (cuda_device_available()) r = make_cuda_backend(1234);
-    return r;
-  }();
-  return b.get();
-}
-Backend& cpu_backend() {
-  static std::unique_ptr<Backend> b = make_cpu_backend(1234, 2);
-  return *b;
-}
 
 struct Grown {
   const char* id;      // registered case "op/label"

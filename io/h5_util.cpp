@@ -256,6 +256,15 @@ void read_range_impl(const Node& ds, int64_t start, int64_t count, T* out) {
   read_numeric_selection(ds, fs.get(), ms.get(), count, out);
 }
 
+// File-access properties shared by open_read, open_write and create: file locking off (HDF5 >= 1.10.7).
+H5Handle unlocked_file_access() {
+  H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+#if H5_VERSION_GE(1, 10, 7)
+  H5Pset_file_locking(fapl.get(), false, true);
+#endif
+  return fapl;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -353,12 +362,9 @@ std::shared_ptr<H5File> H5File::open_read(const std::string& path) {
   const htri_t is = H5Fis_hdf5(path.c_str());
   if (is == 0) fail(path + ": not an HDF5 file (no HDF5 signature); expected an .h5ad, 10x .h5 or .h5mu file");
   if (is < 0) fail(path + ": cannot read the file: " + h5_error_detail());
-  H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+  H5Handle fapl = unlocked_file_access();
   // A 64 MiB chunk cache per open dataset: sparse data chunks are small and read sequentially.
   H5Pset_cache(fapl.get(), 0, 12421, size_t(64) << 20, 1.0);
-#if H5_VERSION_GE(1, 10, 7)
-  H5Pset_file_locking(fapl.get(), false, true);
-#endif
   auto f = std::make_shared<H5File>();
   f->m_path = path;
   f->m_h = H5Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()));
@@ -368,10 +374,7 @@ std::shared_ptr<H5File> H5File::open_read(const std::string& path) {
 
 std::shared_ptr<H5File> H5File::open_write(const std::string& path) {
   h5_init();
-  H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
-#if H5_VERSION_GE(1, 10, 7)
-  H5Pset_file_locking(fapl.get(), false, true);
-#endif
+  H5Handle fapl = unlocked_file_access();
   auto f = std::make_shared<H5File>();
   f->m_path = path;
   f->m_h = H5Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()));
@@ -381,10 +384,7 @@ std::shared_ptr<H5File> H5File::open_write(const std::string& path) {
 
 std::shared_ptr<H5File> H5File::create(const std::string& path) {
   h5_init();
-  H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
-#if H5_VERSION_GE(1, 10, 7)
-  H5Pset_file_locking(fapl.get(), false, true);
-#endif
+  H5Handle fapl = unlocked_file_access();
   auto f = std::make_shared<H5File>();
   f->m_path = path;
   f->m_h = H5Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));

@@ -39,6 +39,30 @@ find_package(OpenMP)
 cuvi_require(OpenMP_CXX_FOUND "OpenMP for C++" "libgomp1 (part of g++)")
 find_package(Threads REQUIRED)
 
+# OpenBLAS for every CPU matrix product. The OpenMP build shares cuvi's OpenMP thread pool (one pool,
+# sized by --threads); Debian installs it beside the default pthread build, so look for it first.
+set(CUVI_OPENBLAS_HINTS /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/aarch64-linux-gnu/openblas-openmp
+    /usr/lib64/openblas-openmp)
+find_library(CUVI_OPENBLAS_LIBRARY NAMES openblaso openblas HINTS ${CUVI_OPENBLAS_HINTS} NO_DEFAULT_PATH)
+if(NOT CUVI_OPENBLAS_LIBRARY)
+  find_library(CUVI_OPENBLAS_LIBRARY NAMES openblas)
+endif()
+cuvi_require(CUVI_OPENBLAS_LIBRARY "OpenBLAS" "libopenblas-openmp-dev")
+get_filename_component(CUVI_OPENBLAS_DIR "${CUVI_OPENBLAS_LIBRARY}" DIRECTORY)
+get_filename_component(CUVI_OPENBLAS_VARIANT "${CUVI_OPENBLAS_DIR}" NAME)
+find_path(CUVI_CBLAS_INCLUDE_DIR cblas.h
+  HINTS /usr/include/x86_64-linux-gnu/${CUVI_OPENBLAS_VARIANT} /usr/include/aarch64-linux-gnu/${CUVI_OPENBLAS_VARIANT}
+        /usr/include/openblas)
+cuvi_require(CUVI_CBLAS_INCLUDE_DIR "cblas.h (OpenBLAS headers)" "libopenblas-openmp-dev")
+add_library(cuvi::openblas INTERFACE IMPORTED)
+target_include_directories(cuvi::openblas INTERFACE ${CUVI_CBLAS_INCLUDE_DIR})
+target_link_libraries(cuvi::openblas INTERFACE ${CUVI_OPENBLAS_LIBRARY})
+if(NOT CUVI_OPENBLAS_VARIANT MATCHES "openmp")
+  message(WARNING "cuvi: ${CUVI_OPENBLAS_LIBRARY} is not OpenBLAS's OpenMP build; its own thread pool will run "
+    "beside OpenMP's (install libopenblas-openmp-dev for one shared pool)")
+endif()
+message(STATUS "cuvi: OpenBLAS ${CUVI_OPENBLAS_LIBRARY} (cblas.h in ${CUVI_CBLAS_INCLUDE_DIR})")
+
 if(CUVI_BUILD_TESTS)
   find_package(GTest)
   cuvi_require(GTest_FOUND "GoogleTest" "libgtest-dev")

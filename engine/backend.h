@@ -60,8 +60,12 @@ class Backend {
 
 bool cuda_device_available(std::string* why_not = nullptr);
 // choice: "cpu", "cuda" or "auto" (CUDA when a device is present). `message` says what was picked.
-std::unique_ptr<Backend> make_backend(const std::string& choice, uint64_t seed, std::string* message = nullptr);
+// n_threads: CPU threads when the choice lands on the CPU (0: all cores).
+std::unique_ptr<Backend> make_backend(const std::string& choice, uint64_t seed, std::string* message = nullptr,
+                                      int n_threads = 0);
 std::unique_ptr<Backend> make_cpu_backend(uint64_t seed, int n_threads = 0);
+// Which OpenBLAS kernels the CPU backend's matrix products run ("OpenBLAS Haswell kernels, OpenMP build").
+std::string cpu_blas_description();
 std::unique_ptr<Backend> make_cuda_backend(uint64_t seed, int device_index = 0);
 
 // Owning buffer in a backend's memory (RAII); used by arenas and data loaders, never per step.

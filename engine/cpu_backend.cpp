@@ -1,4 +1,5 @@
 // CPU backend: host memory, OpenMP threads for the reference kernels, host-resident step scalars.
+#include <cblas.h>
 #include <omp.h>
 
 #include <cstdlib>
@@ -20,10 +21,12 @@ class CpuBackend final : public Backend {
     m_ctx.n_threads = n_threads;
     m_ctx.scalars = &m_scalars;
     omp_set_num_threads(n_threads);
+    openblas_set_num_threads(n_threads);  // its OpenMP build follows omp_set_num_threads; a pthread build needs this
   }
   Device device() const override { return Device::CPU; }
   std::string describe() const override {
-    return "cpu (" + std::to_string(m_ctx.n_threads) + " thread" + (m_ctx.n_threads == 1 ? "" : "s") + ")";
+    return "cpu (" + std::to_string(m_ctx.n_threads) + " thread" + (m_ctx.n_threads == 1 ? "" : "s") + ", " +
+           cpu_blas_description() + ")";
   }
   void* allocate(size_t bytes) override {
     void* p = std::aligned_alloc(256, align256(bytes));
@@ -46,14 +49,20 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
+std::string cpu_blas_description() {
+  const int parallel = openblas_get_parallel();  // 0 sequential, 1 pthreads, 2 OpenMP
+  return std::string("OpenBLAS ") + openblas_get_corename() + " kernels, " +
+         (parallel == 2 ? "OpenMP" : parallel == 1 ? "pthreads" : "single-threaded") + " build";
+}
+
 std::unique_ptr<Backend> make_cpu_backend(uint64_t seed, int n_threads) {
   return std::make_unique<CpuBackend>(seed, n_threads);
 }
 
-std::unique_ptr<Backend> make_backend(const std::string& choice, uint64_t seed, std::string* message) {
+std::unique_ptr<Backend> make_backend(const std::string& choice, uint64_t seed, std::string* message, int n_threads) {
   std::string why;
   if (choice == "cpu") {
-    auto b = make_cpu_backend(seed);
+    auto b = make_cpu_backend(seed, n_threads);
     if (message) *message = "device: " + b->describe();
     return b;
   }
@@ -69,7 +78,7 @@ std::unique_ptr<Backend> make_backend(const std::string& choice, uint64_t seed, 
       if (message) *message = "device: " + b->describe() + " (auto: CUDA device found)";
       return b;
     }
-    auto b = make_cpu_backend(seed);
+    auto b = make_cpu_backend(seed, n_threads);
     if (message) *message = "device: " + b->describe() + " (auto: no CUDA device: " + why + ")";
     return b;
   }

@@ -1,10 +1,12 @@
-// CPU reference for multi-head scaled dot-product attention with input/output projections
-// (MRVI AttentionBlock steps 2-3, spec/mrvi.md §1; op "mha"). Plain loops, double accumulators,
-// OpenMP over the batch, deterministic. Nt is the token count (T = 16 in MRVI); HD = H * Dh.
+// CPU multi-head scaled dot-product attention with input/output projections (MRVI AttentionBlock
+// steps 2-3, spec/mrvi.md §1; op "mha"): projections through gemm (BLAS), the per-head core as plain
+// loops with double accumulators, OpenMP over the batch. Nt is the token count (T = 16 in MRVI); HD = H * Dh.
 #pragma once
 #include <cmath>
 #include <cstdint>
 #include <vector>
+
+#include "kernels/cpu/gemm.h"
 
 namespace cuvi::cpu {
 
@@ -39,6 +41,22 @@ struct MhaGrads {
   bool acc[kMhaGrads] = {};
 };
 
+// x[r, c] += bias[c] for the first `cols` columns of `rows` rows with row stride ld.
+template <class T>
+void add_row_bias(T* x, int64_t ld, int64_t rows, int64_t cols, const T* bias) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) x[r * ld + c] = static_cast<T>(double(x[r * ld + c]) + double(bias[c]));
+}
+
+// out[c] (+)= sum_r x[r, c], double accumulators, rows in order.
+template <class T>
+void col_sums(const T* x, int64_t ld, int64_t rows, int64_t cols, T* out, bool accumulate) {
+  std::vector<double> acc(static_cast<size_t>(cols), 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) acc[c] += double(x[r * ld + c]);
+  for (int64_t c = 0; c < cols; ++c) out[c] = static_cast<T>(accumulate ? double(out[c]) + acc[c] : acc[c]);
+}
+
 // Forward. With X = Q, K, V and x = q_in, kv_in, kv_in:
 //   X[b,t,c]   = bX[c] + sum_a x[b,t,a] WX[a,c]                       -> qkv[b,t, {0,1,2}*HD + c]
 //   P[b,h,i,:] = softmax_j( sum_d Q[b,i,h*Dh+d] K[b,j,h*Dh+d] / sqrt(Dh) ) -> probs
@@ -56,31 +74,23 @@ void mha_fwd(const T* q_in,          // (B, Nt, Dq)
              T* probs,               // (B, H, Nt, Nt)
              T* ctx,                 // (B, Nt, HD)
              const MhaDims& s) {
-  const int64_t Nt = s.Nt, H = s.H, Dh = s.Dh, HD = s.H * s.Dh, Q3 = 3 * HD, Do = s.Do;
+  const int64_t Nt = s.Nt, H = s.H, Dh = s.Dh, HD = s.H * s.Dh, Q3 = 3 * HD, Do = s.Do, BT = s.B * Nt;
   const double scale = 1.0 / std::sqrt(static_cast<double>(Dh));
-  const bool threaded = s.B * Nt * (Nt + s.Dq + s.Dkv + Do) * HD >= kMhaParallelWork;
+  // Projections of every token at once: Q from the query tokens, K and V from the key/value tokens.
+  gemm<T>(false, false, BT, HD, s.Dq, q_in, s.Dq, w.wq, HD, qkv, Q3, false);
+  gemm<T>(false, false, BT, HD, s.Dkv, kv_in, s.Dkv, w.wk, HD, qkv + HD, Q3, false);
+  gemm<T>(false, false, BT, HD, s.Dkv, kv_in, s.Dkv, w.wv, HD, qkv + 2 * HD, Q3, false);
+  add_row_bias(qkv, Q3, BT, HD, w.bq);
+  add_row_bias(qkv + HD, Q3, BT, HD, w.bk);
+  add_row_bias(qkv + 2 * HD, Q3, BT, HD, w.bv);
+  const bool threaded = BT * Nt * HD >= kMhaParallelWork;
 #pragma omp parallel if (threaded)
   {
     std::vector<double> row(static_cast<size_t>(Nt));
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < s.B; ++b) {
-      const T* xq = q_in + b * Nt * s.Dq;
-      const T* xkv = kv_in + b * Nt * s.Dkv;
-      T* qkv_b = qkv + b * Nt * Q3;
+      const T* qkv_b = qkv + b * Nt * Q3;
       T* ctx_b = ctx + b * Nt * HD;
-      // Projections: Q from the query tokens, K and V from the key/value tokens.
-      for (int64_t t = 0; t < Nt; ++t)
-        for (int64_t c = 0; c < HD; ++c) {
-          double q = double(w.bq[c]), k = double(w.bk[c]), v = double(w.bv[c]);
-          for (int64_t a = 0; a < s.Dq; ++a) q += double(xq[t * s.Dq + a]) * double(w.wq[a * HD + c]);
-          for (int64_t a = 0; a < s.Dkv; ++a) {
-            k += double(xkv[t * s.Dkv + a]) * double(w.wk[a * HD + c]);
-            v += double(xkv[t * s.Dkv + a]) * double(w.wv[a * HD + c]);
-          }
-          qkv_b[t * Q3 + c] = static_cast<T>(q);
-          qkv_b[t * Q3 + HD + c] = static_cast<T>(k);
-          qkv_b[t * Q3 + 2 * HD + c] = static_cast<T>(v);
-        }
       // Per head and query row: scaled logits, softmax over keys (max-shifted), then the context.
       for (int64_t h = 0; h < H; ++h)
         for (int64_t i = 0; i < Nt; ++i) {
@@ -111,15 +121,11 @@ void mha_fwd(const T* q_in,          // (B, Nt, Dq)
             ctx_b[i * HD + h * Dh + d] = static_cast<T>(acc);
           }
         }
-      // Output projection over the concatenated heads.
-      for (int64_t t = 0; t < Nt; ++t)
-        for (int64_t o = 0; o < Do; ++o) {
-          double acc = double(w.bo[o]);
-          for (int64_t c = 0; c < HD; ++c) acc += double(ctx_b[t * HD + c]) * double(w.wo[c * Do + o]);
-          y[(b * Nt + t) * Do + o] = static_cast<T>(acc);
-        }
     }
   }
+  // Output projection over the concatenated heads.
+  gemm<T>(false, false, BT, Do, HD, ctx, HD, w.wo, Do, y, Do, false);
+  add_row_bias(y, Do, BT, Do, w.bo);
 }
 
 // Backward from dy (null: no gradient reached y, every wanted gradient is zero). With s = 1/sqrt(Dh):
@@ -140,14 +146,8 @@ void mha_bwd(const T* q_in,          // (B, Nt, Dq)
              const T* dy,            // (B, Nt, Do) or null
              const MhaGrads<T>& g,
              const MhaDims& s) {
-  const int64_t B = s.B, Nt = s.Nt, H = s.H, Dh = s.Dh, HD = s.H * s.Dh, Q3 = 3 * HD, Do = s.Do;
-  const int64_t sizes[kMhaGrads] = {B * Nt * s.Dq, B * Nt * s.Dkv, s.Dq * HD, HD, s.Dkv * HD, HD, s.Dkv * HD, HD,
-                                    HD * Do,       Do};
-  // Writes value(k) into gradient buffer `which`, honouring its accumulate flag.
-  auto store = [&](int which, int64_t k, double value) {
-    T* dst = g.d[which];
-    dst[k] = static_cast<T>(g.acc[which] ? double(dst[k]) + value : value);
-  };
+  const int64_t B = s.B, Nt = s.Nt, H = s.H, Dh = s.Dh, HD = s.H * s.Dh, Q3 = 3 * HD, Do = s.Do, BT = B * Nt;
+  const int64_t sizes[kMhaGrads] = {BT * s.Dq, BT * s.Dkv, s.Dq * HD, HD, s.Dkv * HD, HD, s.Dkv * HD, HD, HD * Do, Do};
   if (!dy) {
     for (int k = 0; k < kMhaGrads; ++k)
       if (g.d[k] && !g.acc[k])
@@ -155,22 +155,17 @@ void mha_bwd(const T* q_in,          // (B, Nt, Dq)
     return;
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(Dh));
-  std::vector<double> dqkv(static_cast<size_t>(B * Nt * Q3));  // dQ | dK | dV per token, for the weight sums
-  const bool threaded = B * Nt * (Nt + s.Dq + s.Dkv + Do) * HD >= kMhaParallelWork;
+  std::vector<T> dctx(static_cast<size_t>(BT * HD)), dqkv(static_cast<size_t>(BT * Q3));  // dQ | dK | dV per token
+  gemm<T>(false, true, BT, HD, Do, dy, Do, w.wo, Do, dctx.data(), HD, false);
+  const bool threaded = BT * Nt * HD >= kMhaParallelWork;
 #pragma omp parallel if (threaded)
   {
-    std::vector<double> dctx(static_cast<size_t>(Nt * HD)), ds(static_cast<size_t>(Nt * Nt));
+    std::vector<double> ds(static_cast<size_t>(Nt * Nt));
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < B; ++b) {
       const T* qkv_b = qkv + b * Nt * Q3;
-      const T* dy_b = dy + b * Nt * Do;
-      double* dqkv_b = dqkv.data() + b * Nt * Q3;
-      for (int64_t i = 0; i < Nt; ++i)
-        for (int64_t c = 0; c < HD; ++c) {
-          double acc = 0;
-          for (int64_t o = 0; o < Do; ++o) acc += double(dy_b[i * Do + o]) * double(w.wo[c * Do + o]);
-          dctx[i * HD + c] = acc;
-        }
+      const T* dctx_b = dctx.data() + b * Nt * HD;
+      T* dqkv_b = dqkv.data() + b * Nt * Q3;
       for (int64_t h = 0; h < H; ++h) {
         const int64_t p0 = (b * H + h) * Nt * Nt;
         // dS for every (i, j) of this head.
@@ -179,7 +174,7 @@ void mha_bwd(const T* q_in,          // (B, Nt, Dq)
           for (int64_t j = 0; j < Nt; ++j) {
             double da = 0;
             for (int64_t d = 0; d < Dh; ++d)
-              da += dctx[i * HD + h * Dh + d] * double(qkv_b[j * Q3 + 2 * HD + h * Dh + d]);
+              da += double(dctx_b[i * HD + h * Dh + d]) * double(qkv_b[j * Q3 + 2 * HD + h * Dh + d]);
             const double dp = keep ? da * double(keep[p0 + i * Nt + j]) : da;
             ds[i * Nt + j] = dp;
             dot += double(probs[p0 + i * Nt + j]) * dp;
@@ -196,73 +191,35 @@ void mha_bwd(const T* q_in,          // (B, Nt, Dq)
               dk += ds[u * Nt + t] * double(qkv_b[u * Q3 + c]);       // query u, key t
               const double p = double(probs[p0 + u * Nt + t]);
               const double a = keep ? p * double(keep[p0 + u * Nt + t]) : p;
-              dv += a * dctx[u * HD + c];
+              dv += a * double(dctx_b[u * HD + c]);
             }
-            dqkv_b[t * Q3 + c] = dq;
-            dqkv_b[t * Q3 + HD + c] = dk;
-            dqkv_b[t * Q3 + 2 * HD + c] = dv;
+            dqkv_b[t * Q3 + c] = static_cast<T>(dq);
+            dqkv_b[t * Q3 + HD + c] = static_cast<T>(dk);
+            dqkv_b[t * Q3 + 2 * HD + c] = static_cast<T>(dv);
           }
       }
-      if (g.d[kMhaQIn])
-        for (int64_t t = 0; t < Nt; ++t)
-          for (int64_t a = 0; a < s.Dq; ++a) {
-            double acc = 0;
-            for (int64_t c = 0; c < HD; ++c) acc += dqkv_b[t * Q3 + c] * double(w.wq[a * HD + c]);
-            store(kMhaQIn, (b * Nt + t) * s.Dq + a, acc);
-          }
-      if (g.d[kMhaKvIn])
-        for (int64_t t = 0; t < Nt; ++t)
-          for (int64_t a = 0; a < s.Dkv; ++a) {
-            double acc = 0;
-            for (int64_t c = 0; c < HD; ++c)
-              acc += dqkv_b[t * Q3 + HD + c] * double(w.wk[a * HD + c]) +
-                     dqkv_b[t * Q3 + 2 * HD + c] * double(w.wv[a * HD + c]);
-            store(kMhaKvIn, (b * Nt + t) * s.Dkv + a, acc);
-          }
     }
   }
-  // Weight gradients: one deterministic sum over (b, t) per entry.
-  const int64_t BT = B * Nt;
-  auto x_times_dx = [&](int which, const T* x, int64_t K, int64_t col0) {  // dW[a, c] = sum x[., a] dX[., c]
-    if (!g.d[which]) return;
-#pragma omp parallel for schedule(static) if (threaded)
-    for (int64_t e = 0; e < K * HD; ++e) {
-      const int64_t a = e / HD, c = e % HD;
-      double acc = 0;
-      for (int64_t r = 0; r < BT; ++r) acc += double(x[r * K + a]) * dqkv[r * Q3 + col0 + c];
-      store(which, e, acc);
-    }
-  };
-  auto col_sum = [&](int which, int64_t col0) {  // db[c] = sum dX[., c]
-    if (!g.d[which]) return;
-    for (int64_t c = 0; c < HD; ++c) {
-      double acc = 0;
-      for (int64_t r = 0; r < BT; ++r) acc += dqkv[r * Q3 + col0 + c];
-      store(which, c, acc);
-    }
-  };
-  x_times_dx(kMhaWq, q_in, s.Dq, 0);
-  x_times_dx(kMhaWk, kv_in, s.Dkv, HD);
-  x_times_dx(kMhaWv, kv_in, s.Dkv, 2 * HD);
-  col_sum(kMhaBq, 0);
-  col_sum(kMhaBv, 2 * HD);
-  if (g.d[kMhaBk])
-    for (int64_t c = 0; c < HD; ++c) store(kMhaBk, c, 0.0);
-  if (g.d[kMhaWo]) {
-#pragma omp parallel for schedule(static) if (threaded)
-    for (int64_t e = 0; e < HD * Do; ++e) {
-      const int64_t c = e / Do, o = e % Do;
-      double acc = 0;
-      for (int64_t r = 0; r < BT; ++r) acc += double(ctx[r * HD + c]) * double(dy[r * Do + o]);
-      store(kMhaWo, e, acc);
-    }
+  const T* dq = dqkv.data();
+  const T* dk = dqkv.data() + HD;
+  const T* dv = dqkv.data() + 2 * HD;
+  // Input gradients: d q_in = dQ Wq^T; d kv_in = dK Wk^T + dV Wv^T.
+  if (T* d = g.d[kMhaQIn]) gemm<T>(false, true, BT, s.Dq, HD, dq, Q3, w.wq, HD, d, s.Dq, g.acc[kMhaQIn]);
+  if (T* d = g.d[kMhaKvIn]) {
+    gemm<T>(false, true, BT, s.Dkv, HD, dk, Q3, w.wk, HD, d, s.Dkv, g.acc[kMhaKvIn]);
+    gemm<T>(false, true, BT, s.Dkv, HD, dv, Q3, w.wv, HD, d, s.Dkv, true);
   }
-  if (g.d[kMhaBo])
-    for (int64_t o = 0; o < Do; ++o) {
-      double acc = 0;
-      for (int64_t r = 0; r < BT; ++r) acc += double(dy[r * Do + o]);
-      store(kMhaBo, o, acc);
-    }
+  // Weight gradients sum over every (b, t): dWX = x^T dX, dWo = ctx^T dy; biases are column sums.
+  if (T* d = g.d[kMhaWq]) gemm<T>(true, false, s.Dq, HD, BT, q_in, s.Dq, dq, Q3, d, HD, g.acc[kMhaWq]);
+  if (T* d = g.d[kMhaWk]) gemm<T>(true, false, s.Dkv, HD, BT, kv_in, s.Dkv, dk, Q3, d, HD, g.acc[kMhaWk]);
+  if (T* d = g.d[kMhaWv]) gemm<T>(true, false, s.Dkv, HD, BT, kv_in, s.Dkv, dv, Q3, d, HD, g.acc[kMhaWv]);
+  if (T* d = g.d[kMhaWo]) gemm<T>(true, false, HD, Do, BT, ctx, HD, dy, Do, d, Do, g.acc[kMhaWo]);
+  if (T* d = g.d[kMhaBq]) col_sums(dq, Q3, BT, HD, d, g.acc[kMhaBq]);
+  if (T* d = g.d[kMhaBv]) col_sums(dv, Q3, BT, HD, d, g.acc[kMhaBv]);
+  if (T* d = g.d[kMhaBo]) col_sums(dy, Do, BT, Do, d, g.acc[kMhaBo]);
+  if (T* d = g.d[kMhaBk])
+    if (!g.acc[kMhaBk])
+      for (int64_t c = 0; c < HD; ++c) d[c] = T(0);
 }
 
 }  // namespace cuvi::cpu

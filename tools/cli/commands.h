@@ -17,5 +17,6 @@ int cmd_loadings(const Argv& args);   // cmd_loadings.cpp
 int cmd_de(const Argv& args);         // cmd_de.cpp
 int cmd_evaluate(const Argv& args);   // cmd_evaluate.cpp
 int cmd_sample(const Argv& args);     // cmd_sample.cpp
+int cmd_version(const Argv& args);    // cmd_version.cpp
 
 }  // namespace cuvi::cli

@@ -27,6 +27,7 @@ const Command kCommands[] = {
     {"metrics", cuvi::cli::cmd_metrics, "score an embedding: label k-NN accuracy and batch mixing"},
     {"simulate", cuvi::cli::cmd_simulate, "write a synthetic data set with known cell types, batches and DE genes"},
     {"inspect", cuvi::cli::cmd_inspect, "describe an .h5ad/.h5/.h5mu file, or report why it is unreadable"},
+    {"version", cuvi::cli::cmd_version, "build and machine: CUDA architectures, CPU, OpenBLAS kernels, CUDA device"},
 };
 
 void usage(FILE* f) {

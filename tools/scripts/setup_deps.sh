@@ -3,7 +3,7 @@
 # Benchmark) and checks for the CUDA toolkit; says exactly what is missing when it cannot install.
 set -euo pipefail
 
-packages=(cmake make g++ libhdf5-dev libgtest-dev libbenchmark-dev)
+packages=(cmake make g++ libhdf5-dev libopenblas-openmp-dev libgtest-dev libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

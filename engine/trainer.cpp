@@ -78,6 +78,22 @@ DataSplit split_data(int64_t n, double train_size, int64_t batch_size, uint64_t 
   return s;
 }
 
+DataSplit split_with_validation(int64_t n, const std::vector<int32_t>& validation_cells) {
+  std::vector<uint8_t> is_val(size_t(n), 0);
+  for (int32_t c : validation_cells) {
+    CUVI_CHECK(c >= 0 && c < n, "validation cell " + std::to_string(c) + " is out of range (" + std::to_string(n) +
+                                    " cells)");
+    CUVI_CHECK(!is_val[size_t(c)], "validation cell " + std::to_string(c) + " is listed twice");
+    is_val[size_t(c)] = 1;
+  }
+  DataSplit s;
+  s.validation = validation_cells;
+  for (int64_t i = 0; i < n; ++i)
+    if (!is_val[size_t(i)]) s.train.push_back(int32_t(i));
+  CUVI_CHECK(!s.train.empty(), "every cell is a validation cell; none is left for training");
+  return s;
+}
+
 int64_t default_max_epochs(int64_t n_cells) {
   const int64_t e = std::min<int64_t>(round_half_even(20000.0 / double(n_cells) * 400.0), 400);
   return std::max<int64_t>(e, 1);
@@ -321,7 +337,9 @@ TrainResult Trainer::fit() {
   TrainResult r;
   const double t_start = now_seconds();
   const int64_t n = m_data.n_rows();
-  r.split = split_data(n, m_config.train_size, m_config.batch_size, m_config.seed);
+  r.split = m_config.validation_cells.empty()
+                ? split_data(n, m_config.train_size, m_config.batch_size, m_config.seed)
+                : split_with_validation(n, m_config.validation_cells);
   const int64_t max_epochs = m_config.max_epochs > 0 ? m_config.max_epochs : default_max_epochs(n);
   const bool validate = !r.split.validation.empty() && (m_config.check_val_every_epoch || m_config.early_stopping);
   CUVI_CHECK(!m_config.early_stopping || !r.split.validation.empty(),

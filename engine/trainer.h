@@ -38,6 +38,9 @@ struct TrainConfig {
   int64_t max_epochs = 0;       // 0: scvi's heuristic min(round(20000 / n * 400), 400)
   int64_t batch_size = 128;
   double train_size = 0;        // 0: scvi default 0.9 with the straggler rule
+  // Non-empty: exactly these cells validate and every other cell trains (scvi-tools' external_indexing);
+  // train_size and the seed's permutation are then not used for the split.
+  std::vector<int32_t> validation_cells;
   bool early_stopping = false;
   int64_t early_stopping_patience = 45;
   double early_stopping_min_delta = 0;
@@ -70,6 +73,8 @@ struct DataSplit {
 };
 // scvi's validate_data_split + permutation (seeded Philox instead of numpy's generator).
 DataSplit split_data(int64_t n_cells, double train_size, int64_t batch_size, uint64_t seed);
+// The split with the given validation cells (range-checked, no repeats); the rest train in ascending order.
+DataSplit split_with_validation(int64_t n_cells, const std::vector<int32_t>& validation_cells);
 int64_t default_max_epochs(int64_t n_cells);
 double kl_weight_for(const TrainConfig& c, int64_t epoch, int64_t global_step);
 

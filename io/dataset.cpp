@@ -45,6 +45,7 @@ Dataset load_dataset(const std::string& path, const LoadOptions& opts) {
   d.format = detect_format(path);
   ReadOptions ro;
   ro.require_counts = opts.require_counts;
+  ro.allow_fractional_counts = opts.allow_fractional_counts;
   ro.memory_budget_bytes = opts.memory_budget_bytes;
   if (d.format == FileFormat::Tenx) {
     if (!opts.layer.empty()) fail(path + ": 10x files have no layers (asked for '" + opts.layer + "')");
@@ -86,6 +87,14 @@ Dataset load_dataset(const std::string& path, const LoadOptions& opts) {
     d.var = info.path == "X" || info.path.rfind("layers/", 0) == 0 ? a.var() : a.raw_var();
   }
   d.summary = summarize_counts(d.counts);
+  if (opts.require_counts && opts.allow_fractional_counts) {
+    const FractionalCounts f = find_fractional_counts(d.counts);
+    if (f.n > 0)
+      d.warnings.push_back(path + " (" + d.source + "): " + std::to_string(f.n) + " of " + std::to_string(d.counts.nnz()) +
+                           " stored values are not integers (first: " + format_number(f.first_value) + " at row " +
+                           std::to_string(f.first_row) + ", column " + std::to_string(f.first_col) +
+                           "); training on them as counts, as scvi-tools does (--strict-counts refuses them)");
+  }
   if (d.summary.all_zero_cells > 0)
     d.notes.push_back(std::to_string(d.summary.all_zero_cells) + " of " + std::to_string(d.counts.n_rows) +
                       " cells have no counts");

@@ -21,6 +21,8 @@ struct LoadOptions {
   std::string genome;        // 10x
   std::string feature_type;  // 10x, overrides the modality mapping
   bool require_counts = true;
+  // With require_counts: fractional counts (Salmon/alevin, SoupX) load with a warning instead of failing.
+  bool allow_fractional_counts = false;
   int64_t memory_budget_bytes = 0;
 };
 
@@ -31,7 +33,8 @@ struct Dataset {
   CsrMatrix counts;
   DataFrame obs, var;
   CountsSummary summary;
-  std::vector<std::string> notes;  // choices made on the caller's behalf (warn the user)
+  std::vector<std::string> notes;     // choices made on the caller's behalf (tell the user)
+  std::vector<std::string> warnings;  // data the model will accept but the user should know about
 };
 
 Dataset load_dataset(const std::string& path, const LoadOptions& opts = {});

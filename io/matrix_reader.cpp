@@ -26,12 +26,15 @@ std::string shape_str(const std::vector<int64_t>& d) {
 std::string at(int64_t row, int64_t col) { return " at row " + std::to_string(row) + ", column " + std::to_string(col); }
 
 // Value checks for count matrices; message names the element, the position and the problem.
+// With allow_fractional, non-integer values pass (the caller counts them and warns).
 struct ValueGuard {
   const Node* where;
+  bool allow_fractional = false;
   void check(double v, int64_t row, int64_t col) const {
     if (std::isnan(v)) where->fail("NaN" + at(row, col) + "; counts must be finite non-negative integers");
     if (std::isinf(v)) where->fail("infinite value" + at(row, col) + "; counts must be finite non-negative integers");
     if (v < 0) where->fail("negative count " + format_number(v) + at(row, col) + "; counts must be non-negative");
+    if (allow_fractional) return;
     if (v != std::floor(v))
       where->fail("non-integer count " + format_number(v) + at(row, col) +
                   "; the matrix looks normalised or log-transformed, use the raw counts (e.g. layers/counts or raw/X)");
@@ -294,7 +297,7 @@ CsrMatrix read_csc(const MatrixElement& m, const ReadOptions& o, const ColMap& c
   out.indices.resize(size_t(total));
   out.data.resize(size_t(total));
   std::vector<int64_t> cursor(out.indptr.begin(), out.indptr.end() - 1);
-  const ValueGuard guard{&m.data};
+  const ValueGuard guard{&m.data, o.allow_fractional_counts};
   // Pass 2: scatter (columns ascending, so rows fill in column order).
   VisitOpts v2 = v1;
   v2.with_values = true;
@@ -449,7 +452,7 @@ CsrMatrix read_matrix_element(const MatrixElement& m, const ReadOptions& o) {
     visit.resize(size_t(m.n_rows));
     std::iota(visit.begin(), visit.end(), 0);
   }
-  const ValueGuard guard{dense ? &m.node : &m.data};
+  const ValueGuard guard{dense ? &m.node : &m.data, o.allow_fractional_counts};
   const ValueGuard* g = o.require_counts ? &guard : nullptr;
   CsrMatrix out;
   out.n_rows = out_rows;

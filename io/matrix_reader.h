@@ -19,6 +19,8 @@ struct ReadOptions {
   std::optional<std::vector<int64_t>> cols;
   // Fail on negative, non-integer, NaN or infinite values (and values float32 cannot hold exactly).
   bool require_counts = true;
+  // With require_counts: let finite non-negative fractional values through (Salmon/alevin, SoupX output).
+  bool allow_fractional_counts = false;
   // Column indices out of order within a row are sorted on read (real CellRanger v3 and scanpy
   // 0.x files store them unsorted, and scipy accepts them); false makes them an error. Duplicates
   // are always an error.

@@ -50,6 +50,9 @@ MuDataFile MuDataFile::open(const std::string& path, int64_t memory_budget_bytes
   if (mod.has_attr("mod-order")) {
     const auto order = mod.attr_strings("mod-order");
     const std::set<std::string> a(order.begin(), order.end()), b(stored.begin(), stored.end());
+    for (const auto& m : order)
+      if (!b.count(m))
+        mod.fail("attribute 'mod-order' names modality '" + m + "', which is absent; modalities stored: " + join(stored));
     if (a == b && order.size() == stored.size()) f.m_order = order;
   }
   if (!f.m_root.has("obs")) f.m_root.fail("has no global obs");

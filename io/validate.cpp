@@ -2,6 +2,7 @@
 #include "io/validate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_set>
 
 #include "engine/error.h"
@@ -28,6 +29,21 @@ CountsSummary summarize_counts(const CsrMatrix& m) {
   }
   for (uint8_t g : gene_seen) s.all_zero_genes += g ? 0 : 1;
   return s;
+}
+
+FractionalCounts find_fractional_counts(const CsrMatrix& m) {
+  FractionalCounts f;
+  for (int64_t r = 0; r < m.n_rows; ++r)
+    for (int64_t q = m.indptr[size_t(r)]; q < m.indptr[size_t(r + 1)]; ++q) {
+      const float v = m.data[size_t(q)];
+      if (v == std::floor(v)) continue;
+      if (f.n++ == 0) {
+        f.first_row = r;
+        f.first_col = m.indices[size_t(q)];
+        f.first_value = v;
+      }
+    }
+  return f;
 }
 
 void check_csr(const CsrMatrix& m, const std::string& what) {

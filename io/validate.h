@@ -18,6 +18,14 @@ struct CountsSummary {
 };
 CountsSummary summarize_counts(const CsrMatrix& m);
 
+// Stored values that are not whole numbers: how many, and the first in row-major order.
+struct FractionalCounts {
+  int64_t n = 0;
+  int64_t first_row = -1, first_col = -1;
+  double first_value = 0;
+};
+FractionalCounts find_fractional_counts(const CsrMatrix& m);
+
 // Fails ("<what>: ...") unless indptr/indices/data are consistent: sizes, monotonic indptr,
 // indices in range and strictly increasing within each row.
 void check_csr(const CsrMatrix& m, const std::string& what);

@@ -49,6 +49,29 @@ TEST_F(IoMalformed, NonIntegerCount) {
   EXPECT_EQ(AnnDataFile::open(f).read_matrix("X", o).data[0], 0.5f);
 }
 
+// Fractional counts (Salmon/alevin, SoupX) load with one warning naming how many and the first; negative
+// and NaN values stay errors under the same option.
+TEST_F(IoMalformed, FractionalCountsLoadWithAWarningWhenAllowed) {
+  const auto f = toy("frac2.h5ad", [](ToyAnnData& t) {
+    t.x->data[2] = 2.25;
+    t.x->data[4] = 0.1;
+  });
+  io::LoadOptions lo;
+  EXPECT_IO_ERROR(io::load_dataset(f, lo), "non-integer count 2.25");
+  lo.allow_fractional_counts = true;
+  const io::Dataset d = io::load_dataset(f, lo);
+  ASSERT_EQ(d.warnings.size(), 1u);
+  EXPECT_NE(d.warnings[0].find("2 of 6 stored values are not integers (first: 2.25 at row 2, column 0)"),
+            std::string::npos) << d.warnings[0];
+  EXPECT_NEAR(d.counts.data[4], 0.1, 1e-7);  // held as float32
+  EXPECT_TRUE(io::load_dataset(toy("int.h5ad", [](ToyAnnData&) {}), lo).warnings.empty());
+  const auto g = toy("fracneg.h5ad", [](ToyAnnData& t) {
+    t.x->data[2] = 2.25;
+    t.x->data[3] = -1;
+  });
+  EXPECT_IO_ERROR(io::load_dataset(g, lo), "negative count -1");
+}
+
 TEST_F(IoMalformed, NaNAndInf) {
   const auto f = toy("nan.h5ad", [](ToyAnnData& t) { t.x->data[5] = std::nan(""); });
   EXPECT_IO_ERROR(read_x(f), "/X/data: NaN at row 3, column 2");

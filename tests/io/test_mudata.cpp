@@ -104,13 +104,14 @@ TEST(IoMudata, MuonMultiomeAlignsByIdentity) {
 }
 
 // Partially paired file without obsmap: alignment through obs names.
-void write_partial(const std::string& file, bool duplicate_names, bool bad_obsmap) {
+void write_partial(const std::string& file, bool duplicate_names, bool bad_obsmap,
+                   const std::vector<std::string>& mod_order = {"rna", "atac"}) {
   H5Builder b(file);
   b.tag("/", "MuData", "0.1.0");
   write_toy_dataframe(b, "/obs", {"a", "b", "c", "d"}, {}, {}, false);
   write_toy_dataframe(b, "/var", {"g0", "g1", "g2", "p0", "p1"}, {}, {}, false);
   b.group("/mod");
-  b.attr_strings("/mod", "mod-order", {"rna", "atac"});
+  b.attr_strings("/mod", "mod-order", mod_order);
   ToyAnnData rna;
   rna.obs = {"a", "b", "c"};
   rna.var = {"g0", "g1", "g2"};
@@ -164,6 +165,20 @@ TEST(IoMudata, AlignmentErrors) {
   write_partial(dir.file("bad.h5mu"), false, true);
   EXPECT_IO_ERROR(MuDataFile::open(dir.file("bad.h5mu")),
                   "/obsmap/rna: value 4 at global cell 3 is out of range (modality 'rna' has 3 cells; 1-based, 0 = missing)");
+}
+
+// mod-order naming a modality that /mod lacks is an error naming it, even when another modality is chosen.
+TEST(IoMudata, ModOrderNamingAnAbsentModalityIsAnError) {
+  TempDir dir;
+  write_partial(dir.file("order.h5mu"), false, false, {"rna", "prot", "atac"});
+  EXPECT_IO_ERROR(MuDataFile::open(dir.file("order.h5mu")),
+                  "attribute 'mod-order' names modality 'prot', which is absent; modalities stored: atac, rna");
+  io::LoadOptions lo;
+  lo.modality = "rna";
+  EXPECT_IO_ERROR(io::load_dataset(dir.file("order.h5mu"), lo), "names modality 'prot', which is absent");
+  // A mod-order that leaves a stored modality out is only an order: the file opens.
+  write_partial(dir.file("subset.h5mu"), false, false, {"rna"});
+  EXPECT_EQ(MuDataFile::open(dir.file("subset.h5mu")).modalities(), (std::vector<std::string>{"atac", "rna"}));
 }
 
 }  // namespace

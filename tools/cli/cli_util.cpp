@@ -1,7 +1,10 @@
 // Shared option handling of the cuvi subcommands.
 #include "tools/cli/cli_util.h"
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 #include "engine/error.h"
 
@@ -31,18 +34,44 @@ workflow::SetupKeys setup_keys(const Args& a) {
   return k;
 }
 
+workflow::ScviInference open_inference(const Args& a, Backend& backend, uint64_t seed, int64_t batch_size) {
+  workflow::ScviInference inf = workflow::open_scvi_inference(a.required("model"), a.required("data"), backend, seed,
+                                                              batch_size, {}, a.flag("strict-counts"));
+  report_data(a.flag("quiet"), inf.data.data);
+  return inf;
+}
+
+void report_data(bool quiet, const io::Dataset& d) {
+  for (const auto& n : d.notes) info(quiet, "note: " + n);
+  for (const auto& w : d.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+}
+
 std::unique_ptr<Backend> backend_from(const Args& a, bool quiet) {
   const uint64_t seed = uint64_t(a.integer("seed", 0));
+  const long long threads = a.integer("threads", 0);
+  CUVI_CHECK(threads >= 0, "--threads must be 0 (all cores) or a positive count");
   std::string msg;
-  std::unique_ptr<Backend> b;
-  const std::string dev = a.str("device", "auto");
-  if (dev == "cpu" && a.has("threads"))
-    b = make_cpu_backend(seed, int(a.integer("threads", 0)));
-  else
-    b = make_backend(dev, seed, &msg);
-  if (msg.empty()) msg = "device: " + b->describe();
+  std::unique_ptr<Backend> b = make_backend(a.str("device", "auto"), seed, &msg, int(threads));
   info(quiet, msg);
   return b;
+}
+
+std::vector<int32_t> read_cell_indices(const std::string& path, int64_t n_cells) {
+  std::ifstream in(path);
+  CUVI_CHECK(in.good(), path + ": cannot open the cell index file");
+  std::vector<int32_t> out;
+  std::string tok;
+  while (in >> tok) {
+    char* end = nullptr;
+    const double v = std::strtod(tok.c_str(), &end);  // numpy's savetxt writes 1.230000000000000000e+02
+    CUVI_CHECK(end && *end == '\0' && v == std::floor(v),
+               path + ": '" + tok + "' (entry " + std::to_string(out.size() + 1) + ") is not a cell index");
+    CUVI_CHECK(v >= 0 && v < double(n_cells), path + ": cell index " + tok + " (entry " + std::to_string(out.size() + 1) +
+                                                  ") is out of range for " + std::to_string(n_cells) + " cells");
+    out.push_back(int32_t(v));
+  }
+  CUVI_CHECK(!out.empty(), path + ": holds no cell indices");
+  return out;
 }
 
 void info(bool quiet, const std::string& line) {

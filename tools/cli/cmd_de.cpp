@@ -29,6 +29,7 @@ const char* kHelp =
     "  --h5ad-out OUT.h5ad        also a copy of --data with the table in uns[--uns-key] (default\n"
     "                             'differential_expression')\n"
     "  --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N --quiet\n"
+        "  --strict-counts      refuse non-integer counts (default: use them with a warning)\n"
     "Posterior samples are drawn once per group and shared by every comparison of the call.\n";
 
 }  // namespace
@@ -42,7 +43,7 @@ int cmd_de(const Argv& argv) {
                {"model", "data", "groupby", "group2", "mode", "delta", "fdr-target", "pseudocounts", "threshold-counts",
                 "test-mode", "n-samples-overall", "weights", "out", "h5ad-out", "uns-key", "batch-size", "seed", "device",
                 "threads"},
-               {"batch-correction", "quiet"}, {"group1"});
+               {"batch-correction", "quiet", "strict-counts"}, {"group1"});
   const bool quiet = a.flag("quiet");
   const std::string weights = a.str("weights", "uniform");
   CUVI_CHECK(weights == "uniform", "--weights '" + weights +
@@ -70,7 +71,7 @@ int cmd_de(const Argv& argv) {
 
   auto backend = backend_from(a, quiet);
   workflow::ScviInference inf =
-      workflow::open_scvi_inference(a.required("model"), a.required("data"), *backend, o.seed, o.batch_size);
+      open_inference(a, *backend, o.seed, o.batch_size);
   const workflow::DeResult r = workflow::differential_expression(inf, o);
   for (const auto& n : r.notes) info(quiet, "note: " + n);
   workflow::write_csv(r.table, out);

@@ -16,6 +16,7 @@ const char* kHelp =
     "  --n-mc-samples 1000   importance samples of the marginal log-likelihood (0: skip it)\n"
     "  --per-cell --out CELLS.csv   per-cell elbo, reconstruction_loss, marginal_ll\n"
     "  --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N --quiet\n"
+        "  --strict-counts      refuse non-integer counts (default: use them with a warning)\n"
     "Printed (scvi-tools' sign conventions): elbo = mean over cells of log p(x|z,l) - KL (negative,\n"
     "higher is better; one z sample, unweighted KL), reconstruction_loss = mean -log p(x|z,l) (same\n"
     "z sample), marginal_ll = mean over minibatches of the per-minibatch mean (get_marginal_ll's\n"
@@ -29,7 +30,7 @@ int cmd_evaluate(const Argv& argv) {
     return argv.empty() ? 2 : 0;
   }
   const Args a(argv, {"model", "data", "n-mc-samples", "out", "batch-size", "seed", "device", "threads"},
-               {"per-cell", "quiet"});
+               {"per-cell", "quiet", "strict-counts"});
   const bool quiet = a.flag("quiet");
   CUVI_CHECK(a.flag("per-cell") == a.has("out"), "--per-cell and --out go together (the per-cell CSV)");
   workflow::FitOptions o;
@@ -39,7 +40,7 @@ int cmd_evaluate(const Argv& argv) {
   CUVI_CHECK(o.batch_size >= 1, "--batch-size must be positive");
   auto backend = backend_from(a, quiet);
   workflow::ScviInference inf =
-      workflow::open_scvi_inference(a.required("model"), a.required("data"), *backend, o.seed, o.batch_size);
+      open_inference(a, *backend, o.seed, o.batch_size);
   const workflow::FitResult r = workflow::evaluate_fit(*inf.session, o);
   std::printf("elbo\t%.6f\nreconstruction_loss\t%.6f\n", r.elbo_mean, r.reconstruction_loss_mean);
   if (o.n_mc_samples > 0)

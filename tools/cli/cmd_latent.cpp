@@ -17,19 +17,20 @@ int cmd_latent(const Argv& argv) {
         "  --give-mean true       posterior mean (false: one posterior sample)\n"
         "  --n-samples S          also write S posterior samples as obsm['<key>_sample_<k>']\n"
         "  --mc-samples 5000      samples averaged for the mean of a 'ln' latent\n"
-        "  --batch-size 128 --seed 0 --device auto|cpu|cuda --quiet\n",
+        "  --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N --quiet\n"
+        "  --strict-counts      refuse non-integer counts (default: use them with a warning)\n",
         argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
   const Args a(argv, {"model", "data", "out", "obsm-key", "give-mean", "n-samples", "mc-samples", "batch-size", "seed",
                       "device", "threads"},
-               {"quiet"});
+               {"quiet", "strict-counts"});
   const bool quiet = a.flag("quiet");
   const std::string key = a.str("obsm-key", "X_scVI");
   const uint64_t seed = uint64_t(a.integer("seed", 0));
   auto backend = backend_from(a, quiet);
   workflow::ScviInference inf =
-      workflow::open_scvi_inference(a.required("model"), a.required("data"), *backend, seed, a.integer("batch-size", 128));
+      open_inference(a, *backend, seed, a.integer("batch-size", 128));
   io::H5adWriter w = workflow::open_result_file(inf.data, a.required("out"));
   const int64_t R = inf.data.data.counts.n_rows, L = inf.model->config().n_latent;
   const bool give_mean = parse_bool(a, "give-mean", true);

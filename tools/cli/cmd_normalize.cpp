@@ -19,18 +19,19 @@ int cmd_normalize(const Argv& argv) {
         "  --transform-batch B...    decode as these batch categories (averaged)\n"
         "  --genes G...              only these genes (var names); written as X of a new file\n"
         "  --layer-key scvi_normalized  layer name of the result\n"
-        "  --batch-size 128 --seed 0 --device auto|cpu|cuda --quiet\n",
+        "  --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N --quiet\n"
+        "  --strict-counts      refuse non-integer counts (default: use them with a warning)\n",
         argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
   const Args a(argv, {"model", "data", "out", "library-size", "n-samples", "layer-key", "batch-size", "seed", "device",
                       "threads"},
-               {"quiet"}, {"transform-batch", "genes"});
+               {"quiet", "strict-counts"}, {"transform-batch", "genes"});
   const bool quiet = a.flag("quiet");
   const uint64_t seed = uint64_t(a.integer("seed", 0));
   auto backend = backend_from(a, quiet);
   workflow::ScviInference inf =
-      workflow::open_scvi_inference(a.required("model"), a.required("data"), *backend, seed, a.integer("batch-size", 128));
+      open_inference(a, *backend, seed, a.integer("batch-size", 128));
   workflow::NormalizeOptions opt;
   const std::string lib = a.str("library-size", "1");
   if (lib == "latent") {

@@ -16,6 +16,7 @@ const char* kHelp =
     "  --n-samples 1                      draws per cell (each from a fresh posterior z)\n"
     "  --layer-key scvi_posterior_sample  layer name; with S > 1 draws: <key>_0 ... <key>_<S-1>\n"
     "  --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N --quiet\n"
+        "  --strict-counts      refuse non-integer counts (default: use them with a warning)\n"
     "Denoised expression at a chosen library size is `cuvi normalize --library-size N`.\n";
 
 }  // namespace
@@ -26,7 +27,7 @@ int cmd_sample(const Argv& argv) {
     return argv.empty() ? 2 : 0;
   }
   const Args a(argv, {"model", "data", "out", "n-samples", "layer-key", "batch-size", "seed", "device", "threads"},
-               {"quiet"});
+               {"quiet", "strict-counts"});
   const bool quiet = a.flag("quiet");
   workflow::SampleOptions o;
   o.n_samples = a.integer("n-samples", 1);
@@ -39,7 +40,7 @@ int cmd_sample(const Argv& argv) {
   CUVI_CHECK(!key.empty() && key.find('/') == std::string::npos, "--layer-key must be a plain name");
   auto backend = backend_from(a, quiet);
   workflow::ScviInference inf =
-      workflow::open_scvi_inference(a.required("model"), a.required("data"), *backend, o.seed, o.batch_size);
+      open_inference(a, *backend, o.seed, o.batch_size);
   const auto draws = workflow::posterior_predictive_sample(*inf.session, o);
   io::H5adWriter w = workflow::open_result_file(inf.data, out);
   for (size_t s = 0; s < draws.size(); ++s)

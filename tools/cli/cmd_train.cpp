@@ -19,6 +19,7 @@ const char* kHelp =
     "  --modality NAME              .h5mu modality (default rna)\n"
     "  --batch-key COL --labels-key COL\n"
     "  --categorical-covariate-keys COL...  --continuous-covariate-keys COL...\n"
+    "  --strict-counts              refuse non-integer counts (default: train on them with a warning)\n"
     "model (scvi-tools names and defaults):\n"
     "  --n-hidden 128 --n-latent 10 --n-layers 1 --dropout-rate 0.1\n"
     "  --dispersion gene|gene-batch|gene-label|gene-cell   --gene-likelihood zinb|nb|poisson\n"
@@ -27,6 +28,8 @@ const char* kHelp =
     "  --use-batch-norm none|encoder|decoder|both --use-layer-norm none|encoder|decoder|both\n"
     "training:\n"
     "  --max-epochs E (default min(round(20000/n*400), 400))  --batch-size 128  --train-size 0.9\n"
+    "  --validation-indices FILE    0-based cells to validate on, one per line (e.g. scvi-tools'\n"
+    "                               model.validation_indices); every other cell trains\n"
     "  --early-stopping [--early-stopping-patience 45 --early-stopping-min-delta 0]\n"
     "  --lr 1e-3 --weight-decay 1e-6 --eps 0.01 --n-epochs-kl-warmup 400 --n-steps-kl-warmup S\n"
     "  --seed 0 --device auto|cpu|cuda --threads N --memory-budget BYTES --quiet\n"
@@ -36,10 +39,10 @@ const char* kHelp =
 const std::set<std::string> kOptions = {
     "data", "out", "n-hidden", "n-latent", "n-layers", "dropout-rate", "dispersion", "gene-likelihood",
     "latent-distribution", "use-observed-lib-size", "encode-covariates", "deeply-inject-covariates",
-    "use-batch-norm", "use-layer-norm", "max-epochs", "batch-size", "train-size", "early-stopping-patience",
+    "use-batch-norm", "use-layer-norm", "max-epochs", "batch-size", "train-size", "validation-indices", "early-stopping-patience",
     "early-stopping-min-delta", "lr", "weight-decay", "eps", "n-epochs-kl-warmup", "n-steps-kl-warmup", "seed",
     "device", "threads", "memory-budget"};
-const std::set<std::string> kFlags = {"early-stopping", "quiet", "no-cuda-graph"};
+const std::set<std::string> kFlags = {"early-stopping", "quiet", "no-cuda-graph", "strict-counts"};
 
 }  // namespace
 
@@ -56,8 +59,8 @@ int cmd_train(const Argv& argv) {
   const std::string data_path = a.required("data");
   const std::string out = a.required("out");
 
-  workflow::PreparedData data = workflow::prepare_data(data_path, setup_keys(a));
-  for (const auto& n : data.data.notes) info(quiet, "note: " + n);
+  workflow::PreparedData data = workflow::prepare_data(data_path, setup_keys(a), nullptr, a.flag("strict-counts"));
+  report_data(quiet, data.data);
   const io::CountsSummary& sum = data.data.summary;
   if (sum.all_zero_cells > 0)
     info(quiet, "warning: " + std::to_string(sum.all_zero_cells) +
@@ -87,6 +90,10 @@ int cmd_train(const Argv& argv) {
   tc.max_epochs = a.integer("max-epochs", 0);
   tc.batch_size = a.integer("batch-size", 128);
   tc.train_size = a.number("train-size", 0);
+  if (a.has("validation-indices")) {
+    CUVI_CHECK(!a.has("train-size"), "--validation-indices and --train-size both set the split; give one");
+    tc.validation_cells = read_cell_indices(a.str("validation-indices"), data.data.counts.n_rows);
+  }
   tc.early_stopping = a.flag("early-stopping");
   tc.early_stopping_patience = a.integer("early-stopping-patience", 45);
   tc.early_stopping_min_delta = a.number("early-stopping-min-delta", 0);

@@ -18,6 +18,7 @@ struct ScviInference {
 
 // Data keys come from the model's registry; genes and categories must match the model's.
 ScviInference open_scvi_inference(const std::string& model_path, const std::string& data_path, Backend& backend,
-                                  uint64_t seed, int64_t batch_size, const LoaderOptions& loader = {});
+                                  uint64_t seed, int64_t batch_size, const LoaderOptions& loader = {},
+                                  bool strict_counts = false);
 
 }  // namespace cuvi::workflow

@@ -68,9 +68,11 @@ void map_onto(const std::string& file, const std::string& key, const std::vector
 
 }  // namespace
 
-PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model) {
+PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model,
+                          bool strict_counts) {
   PreparedData p;
   io::LoadOptions lo;
+  lo.allow_fractional_counts = !strict_counts;
   lo.layer = keys.layer;
   lo.modality = keys.modality;
   lo.genome = keys.genome;

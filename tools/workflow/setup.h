@@ -35,8 +35,10 @@ struct PreparedData {
 };
 
 // Loads the file and registers its columns. With `model` (inference), categories and genes must be
-// those the model was trained with: unknown categories and different genes are errors.
-PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model = nullptr);
+// those the model was trained with: unknown categories and different genes are errors. Fractional
+// counts load with a warning in data.warnings (scvi-tools warns and trains); strict_counts refuses them.
+PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model = nullptr,
+                          bool strict_counts = false);
 
 // Fills cells.codes/n_codes with the one-hot column offsets of [batch] + categorical covariates.
 void encode_codes(PreparedData& p, const models::CovariateLayout& layout);

@@ -11,25 +11,14 @@
 #include <unistd.h>
 
 #include "io/anndata.h"
+#include "tests/cli/cli_test_util.h"
+#include "tests/test_env.h"
 
 namespace cuvi::test {
 namespace {
 
-struct Result {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(CUVI_BINARY_DIR) + "/cuvi " + args + " 2>&1";
-  Result r{0, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (p && fgets(buf, sizeof buf, p)) r.output += buf;
-  const int st = p ? pclose(p) : -1;
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using Result = CliResult;
+Result run(const std::string& args) { return run_cuvi(args); }
 
 class CliScvi : public ::testing::Test {
  protected:
@@ -113,16 +102,7 @@ TEST_F(CliScvi, BadInputIsOneLineAndNonZero) {
 }
 
 TEST_F(CliScvi, OutputsOpenInPythonAnndata) {
-  std::string py;
-  const char* env = std::getenv("CUVI_PYTHON");
-  for (const char* cand : {env, static_cast<const char*>("python3")}) {
-    if (!cand) continue;
-    if (std::system((std::string(cand) + " -c 'import anndata, scanpy' >/dev/null 2>&1").c_str()) == 0) {
-      py = cand;
-      break;
-    }
-  }
-  if (py.empty()) GTEST_SKIP() << "no python with anndata and scanpy ($CUVI_PYTHON, python3)";
+  CUVI_PYTHON_OR_SKIP(py, "anndata, scanpy");
   ASSERT_EQ(run("latent --model " + f("m.cuvi") + " --data " + f("sim.h5ad") + " --out " + f("lat2.h5ad") + " --quiet")
                 .status,
             0);

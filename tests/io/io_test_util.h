@@ -10,35 +10,9 @@
 #include <string>
 
 #include "engine/error.h"
+#include "tests/test_env.h"
 
 namespace cuvi::test {
-
-// <source>/../shared/data, from the CUVI_SOURCE_DIR environment variable (set by ctest) or the compile
-// definition; "" when the folder is absent.
-inline std::string shared_data_dir() {
-  std::string src;
-  if (const char* e = std::getenv("CUVI_SOURCE_DIR")) src = e;
-#ifdef CUVI_SOURCE_DIR
-  if (src.empty()) src = CUVI_SOURCE_DIR;
-#endif
-  if (src.empty()) return "";
-  const std::filesystem::path p = std::filesystem::path(src) / ".." / "shared" / "data";
-  std::error_code ec;
-  return std::filesystem::is_directory(p, ec) ? std::filesystem::weakly_canonical(p).string() : "";
-}
-
-inline std::string source_dir() {
-  if (const char* e = std::getenv("CUVI_SOURCE_DIR")) return e;
-#ifdef CUVI_SOURCE_DIR
-  return CUVI_SOURCE_DIR;
-#else
-  return "";
-#endif
-}
-
-#define CUVI_DATA_OR_SKIP(var)                                                                  \
-  const std::string var = ::cuvi::test::shared_data_dir();                                      \
-  if (var.empty()) GTEST_SKIP() << "../shared/data not found next to the source tree; skipping"
 
 // A fresh directory under the system temp dir, removed with its contents on destruction.
 class TempDir {

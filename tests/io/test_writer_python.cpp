@@ -28,16 +28,6 @@ int run(const std::string& cmd, std::string* out) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-std::string find_python() {
-  std::vector<std::string> candidates;
-  if (const char* e = std::getenv("CUVI_PYTHON")) candidates.push_back(e);
-  candidates.push_back("python3");
-  std::string out;
-  for (const auto& c : candidates)
-    if (run(c + " -c 'import anndata, scanpy'", &out) == 0) return c;
-  return "";
-}
-
 const char* kScript = R"PY(
 import sys, warnings
 warnings.filterwarnings("ignore")
@@ -81,8 +71,7 @@ print("OK", a.shape, b.shape)
 )PY";
 
 TEST(IoWriterPython, AnndataAndScanpyReadOurFiles) {
-  const std::string py = find_python();
-  if (py.empty()) GTEST_SKIP() << "no python with anndata and scanpy found ($CUVI_PYTHON, python3); skipping";
+  CUVI_PYTHON_OR_SKIP(py, "anndata, scanpy");
   CUVI_DATA_OR_SKIP(data);
   TempDir dir;
   const std::string fresh = dir.file("fresh.h5ad"), copy = dir.file("copy07.h5ad");

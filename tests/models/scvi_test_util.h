@@ -9,15 +9,12 @@
 #include <unistd.h>
 
 #include "models/scvi/scvi_model.h"
+#include "tests/test_env.h"
 #include "tools/workflow/scvi_tasks.h"
 #include "tools/workflow/simulate.h"
 
 namespace cuvi::test {
 
-inline std::string shared_data(const std::string& rel) {
-  const char* env = std::getenv("CUVI_SOURCE_DIR");
-  return std::string(env ? env : CUVI_SOURCE_DIR) + "/../shared/data/" + rel;
-}
 
 inline std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("cuvi_test_" + std::to_string(::getpid()) + "_" + name)).string();
@@ -42,7 +39,7 @@ struct TrainedScvi {
 inline std::unique_ptr<TrainedScvi> train_scvi(workflow::PreparedData data, TrainConfig tc,
                                                 models::ScviConfig cfg = models::ScviConfig()) {
   auto t = std::make_unique<TrainedScvi>();
-  t->backend = make_cpu_backend(tc.seed, 2);
+  t->backend = make_cpu_backend(tc.seed);  // OMP_NUM_THREADS (run_tests.sh: cores per ctest job)
   t->data = std::move(data);
   cfg.n_genes = t->data.data.counts.n_cols;
   cfg.n_batch = int64_t(t->data.registry.batch_categories.size());

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/json_lite.h"
 #include "tools/workflow/scvi_inference.h"
 
 namespace cuvi::test {
@@ -93,43 +94,6 @@ inline Csv read_csv(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return parse_csv(ss.str());
-}
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// The numbers following "key": in a JSON text (one number, or every number of a nested list).
-inline std::vector<double> json_numbers(const std::string& text, const std::string& key) {
-  std::vector<double> v;
-  size_t p = text.find("\"" + key + "\"");
-  if (p == std::string::npos) return v;
-  p = text.find(':', p) + 1;
-  int depth = 0;
-  while (p < text.size()) {
-    const char c = text[p];
-    if (c == '[') {
-      ++depth;
-      ++p;
-    } else if (c == ']') {
-      if (--depth <= 0) break;
-      ++p;
-    } else if (c == ',' || c == ' ' || c == '\n') {
-      if (depth == 0 && c == ',') break;
-      ++p;
-    } else {
-      char* end = nullptr;
-      const double x = std::strtod(text.c_str() + p, &end);
-      if (end == text.c_str() + p) break;
-      v.push_back(x);
-      p = size_t(end - text.c_str());
-      if (depth == 0) break;
-    }
-  }
-  return v;
 }
 
 // The exported scvi-tools model with the fixture data, on a CPU backend.

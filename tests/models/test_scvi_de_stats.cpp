@@ -125,6 +125,8 @@ TEST(ScviDeStats, PseudocountsAsScviTools) {
 
 // 5 cells x 5 genes (gene 3 never expressed, cell 4 empty); groups {0, 2, 3} and {1}. Expected:
 // scvi-tools' scrna_raw_counts_properties with the counts stored as scipy CSR, and as a dense array.
+// Compared bit for bit on purpose: the point is that cuvi reproduces numpy's and scipy's float32
+// summation orders exactly (the sparse and dense expectations differ in the last bit).
 TEST(ScviDeStats, RawCountStatisticsAsScviTools) {
   const float X[5][5] = {{1, 0, 3, 0, 2}, {2, 5, 0, 0, 0}, {0, 1, 7, 0, 9}, {4, 0, 0, 0, 1}, {0, 0, 0, 0, 0}};
   io::CsrMatrix m;

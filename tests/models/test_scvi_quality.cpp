@@ -1,7 +1,8 @@
 // Quality of trained SCVI models against scvi-tools on the same data, split and epochs: held-out ELBO,
 // latent k-NN label accuracy and batch mixing within the seed-to-seed spread of both tools
-// (tests/fixtures/reference/scvi_quality_seeds.json, tools/fixtures/scvi_quality_seeds.py), with
-// thresholds that PCA of log-normalised counts is shown to fail where a metric can tell them apart.
+// (tests/fixtures/reference/scvi_quality_seeds.json, tools/fixtures/scvi_quality_seeds.py). On the
+// real sets the held-out ELBO is what PCA of log-normalised counts cannot pass: its latent metrics are
+// as good as scVI's there; the simulated set has a mixing threshold PCA fails (0.85 vs PCA's 0.52).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -123,9 +124,10 @@ TEST(ScviQuality, PbmcSortedHeldOutElboAndAccuracyMatchScviTools) {
 }
 
 // CellBench: 3 cell lines measured by CEL-seq2 and Drop-seq (batch = technology), 499 cells x 15073
-// genes, 100 epochs with a 20-epoch warm-up: scVI mixes the technologies, PCA keeps them apart. The
-// mixing threshold comes from both tools' spread and must lie above PCA's mixing.
-TEST(ScviQuality, CellbenchCorrectsTechnologyLikeScviTools) {
+// genes, 100 epochs with a 20-epoch warm-up. Neither tool mixes the two technologies in 100 epochs
+// (scvi-tools seed 0: 0.018, below PCA's 0.040), so mixing is held to scvi-tools' own spread rather than
+// to a PCA-rejecting threshold; the held-out ELBO is again the metric PCA cannot pass.
+TEST(ScviQuality, CellbenchHeldOutElboAccuracyAndMixingMatchScviTools) {
   CUVI_DATA_FILE_OR_SKIP(path, "cellbench-mixology/cellbench_3cellline_celseq2_dropseq.h5ad");
   const SeedsReference ref("cellbench_3cellline");
   ASSERT_TRUE(ref.ok()) << "tests/fixtures/reference/scvi_quality_seeds.json lacks cellbench_3cellline";
@@ -138,11 +140,9 @@ TEST(ScviQuality, CellbenchCorrectsTechnologyLikeScviTools) {
   report("cellbench", "heldout_elbo", r.heldout_elbo, elbo);
   report("cellbench", "knn_accuracy", r.scores.knn, knn);
   report("cellbench", "batch_mixing", r.scores.mixing, mix);
-  const double mixing_threshold = mix.scvi_mean - mix.tolerance();
-  ASSERT_GT(mixing_threshold, mix.pca) << "the mixing threshold would not reject PCA";
-  EXPECT_GE(r.scores.mixing, mixing_threshold);
-  EXPECT_GE(r.scores.knn, knn.scvi_mean - knn.tolerance());
   EXPECT_NEAR(r.heldout_elbo, elbo.scvi_mean, elbo.tolerance());
+  EXPECT_GE(r.scores.knn, knn.scvi_mean - knn.tolerance());
+  EXPECT_GE(r.scores.mixing, mix.scvi_mean - mix.tolerance());
 }
 
 }  // namespace

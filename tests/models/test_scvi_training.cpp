@@ -35,6 +35,7 @@ TEST(ScviTraining, SameSeedGivesIdenticalRuns) {
   tc.seed = 6;
   auto c = train_scvi(simulated(small_sim(300), path), tc, small_model());
   std::filesystem::remove(path);
+  // Bitwise on purpose: the same seed, data and code path must reproduce the run exactly.
   EXPECT_EQ(a->result.history.at("elbo_train"), b->result.history.at("elbo_train"));
   EXPECT_EQ(a->result.split.validation, b->result.split.validation);
   const ParamStore& pa = a->model->params();
@@ -111,7 +112,7 @@ TEST(ScviTraining, ModelFileReloadsToTheSameLatentAndRejectsOtherGenes) {
   auto t = train_scvi(simulated(small_sim(200), path), tc, small_model());
   workflow::save_scvi(model_path, *t->model, t->data.registry, t->result.history, {{"seed", "0"}});
   const workflow::ScviFile f = workflow::read_scvi(model_path);
-  EXPECT_EQ(f.history.at("elbo_train"), t->result.history.at("elbo_train"));
+  EXPECT_EQ(f.history.at("elbo_train"), t->result.history.at("elbo_train"));  // stored and read back: exact
   EXPECT_EQ(f.registry.genes, t->data.registry.genes);
   auto loaded = workflow::load_scvi_model(f, *t->backend, 0);
   workflow::ScviSession s1(*t->backend, *t->model, t->data), s2(*t->backend, *loaded, t->data);

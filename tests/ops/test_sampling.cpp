@@ -122,6 +122,7 @@ TEST_F(SamplingCpu, RandnLikeIsPhiloxNormalAndDeterministic) {
   const auto b = run_sampler(cpu(), "randn_like", {like}, 3, 0, DType::F32);
   ASSERT_EQ(a.size(), size_t(37 * 53));
   for (size_t e = 0; e < a.size(); ++e) {
+    // Bitwise on purpose: the same counter-based draw through the same code path.
     ASSERT_EQ(a[e], b[e]) << "element " << e << " differs between two runs";
     ASSERT_EQ(float(a[e]), float(philox_normal(kSeed, 5, 3, e))) << "element " << e;
   }
@@ -293,6 +294,7 @@ TEST(SamplingThreads, DrawsDoNotDependOnThreadCountOrTensorSize) {
     const std::vector<double> head(mu.begin(), mu.begin() + 10 * G), head_pi(pi.begin(), pi.begin() + 10 * G);
     const auto part = run_sampler(*b, "sample_zinb", {host(Shape{10, G}, head), nb_in[1], host(Shape{10, G}, head_pi)},
                                   1, 0, DType::F32);
+    // Bitwise on purpose: element e reads only its own counter range, whatever the rows around it.
     for (int64_t k = 0; k < 10 * G; ++k) ASSERT_EQ(part[k], r[0][k]) << "element " << k;
   }
   for (size_t i = 0; i < runs[0].size(); ++i) EXPECT_EQ(runs[0][i], runs[1][i]) << "op " << i << " depends on threads";

@@ -8,6 +8,7 @@ namespace cuvi::cli {
 using Argv = std::vector<std::string>;
 int cmd_inspect(const Argv& args);    // cmd_inspect.cpp
 int cmd_train(const Argv& args);      // cmd_train.cpp
+int train_mrvi(const Argv& args);     // cmd_train_mrvi.cpp (cuvi train mrvi)
 int cmd_latent(const Argv& args);     // cmd_latent.cpp
 int cmd_normalize(const Argv& args);  // cmd_normalize.cpp
 int cmd_info(const Argv& args);       // cmd_info.cpp

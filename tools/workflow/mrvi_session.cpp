@@ -1,0 +1,43 @@
+// MRVI latent representations: eval-mode forward per minibatch, u or z downloaded into host arrays.
+#include "tools/workflow/mrvi_session.h"
+
+namespace cuvi::workflow {
+namespace {
+
+constexpr uint32_t kLatentSteps = 0x80000000u;  // Philox steps of inference draws (training uses < 2^31)
+
+}  // namespace
+
+MrviSession::MrviSession(Backend& backend, models::MrviModel& model, PreparedData& data, int64_t batch_size,
+                         const LoaderOptions& loader, size_t extra_bytes)
+    : InferenceSession(backend, model, data, batch_size, loader, extra_bytes), m_model(model) {}
+
+std::vector<float> MrviSession::latent(bool give_z, bool use_mean, uint64_t seed) {
+  const models::MrviConfig& c = m_model.config();
+  const int64_t R = m_data->n_rows(), D = give_z ? c.n_latent : c.n_latent_u;
+  std::vector<float> out(size_t(R * D));
+  m_backend.ctx().seed = seed;
+  for_each_batch(kLatentSteps, [&](Tape& tape, const MiniBatch& mb, int64_t row0) {
+    models::Graph g{tape, m_model.params(), false, nullptr};
+    models::MrviForwardOptions fo;
+    fo.use_mean = use_mean;
+    fo.compute_loss = false;
+    const models::MrviOutputs o = m_model.module().forward(g, m_model.inputs(tape, mb), fo);
+    download_rows(m_backend, tape.value(give_z ? o.z : o.u), out.data(), row0, D);
+  });
+  return out;
+}
+
+MrviInference open_mrvi_inference(const std::string& model_path, const std::string& data_path, Backend& backend,
+                                  uint64_t seed, int64_t batch_size, const LoaderOptions& loader, bool strict_counts,
+                                  size_t extra_bytes) {
+  MrviInference s;
+  s.file = read_mrvi(model_path);
+  s.data = prepare_data(data_path, s.file.file.registry.keys, &s.file.file.registry, strict_counts);
+  s.model = load_mrvi_model(s.file, backend, seed);
+  encode_sample_codes(s.data);
+  s.session = std::make_unique<MrviSession>(backend, *s.model, s.data, batch_size, loader, extra_bytes);
+  return s;
+}
+
+}  // namespace cuvi::workflow

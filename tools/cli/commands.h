@@ -19,5 +19,6 @@ int cmd_de(const Argv& args);         // cmd_de.cpp
 int cmd_evaluate(const Argv& args);   // cmd_evaluate.cpp
 int cmd_sample(const Argv& args);     // cmd_sample.cpp
 int cmd_version(const Argv& args);    // cmd_version.cpp
+int cmd_distances(const Argv& args);  // cmd_distances.cpp (MRVI)
 
 }  // namespace cuvi::cli

@@ -16,12 +16,13 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"train", cuvi::cli::cmd_train, "train SCVI or LinearSCVI on raw counts and write a model file"},
-    {"latent", cuvi::cli::cmd_latent, "write the latent representation (obsm['X_scVI'])"},
+    {"train", cuvi::cli::cmd_train, "train SCVI, LinearSCVI or MRVI on raw counts and write a model file"},
+    {"latent", cuvi::cli::cmd_latent, "write the latent representation (obsm['X_scVI']; MRVI: X_mrvi_u, X_mrvi_z)"},
     {"normalize", cuvi::cli::cmd_normalize, "write denoised, normalized expression as a layer"},
     {"de", cuvi::cli::cmd_de, "differential expression between groups of cells (scvi-tools' tables)"},
     {"evaluate", cuvi::cli::cmd_evaluate, "model fit: ELBO, reconstruction error, marginal log-likelihood"},
     {"sample", cuvi::cli::cmd_sample, "posterior predictive counts as layers"},
+    {"distances", cuvi::cli::cmd_distances, "MRVI local sample distances per cell and per group (netCDF)"},
     {"loadings", cuvi::cli::cmd_loadings, "write a LinearSCVI model's gene loadings as CSV"},
     {"info", cuvi::cli::cmd_info, "show a model's configuration, data registry and training history"},
     {"metrics", cuvi::cli::cmd_metrics, "score an embedding: label k-NN accuracy and batch mixing"},

@@ -1,6 +1,8 @@
 // MRVI latent representations: eval-mode forward per minibatch, u or z downloaded into host arrays.
 #include "tools/workflow/mrvi_session.h"
 
+#include "tools/workflow/mrvi_counterfactual.h"
+
 namespace cuvi::workflow {
 namespace {
 
@@ -30,13 +32,14 @@ std::vector<float> MrviSession::latent(bool give_z, bool use_mean, uint64_t seed
 
 MrviInference open_mrvi_inference(const std::string& model_path, const std::string& data_path, Backend& backend,
                                   uint64_t seed, int64_t batch_size, const LoaderOptions& loader, bool strict_counts,
-                                  size_t extra_bytes) {
+                                  int64_t counterfactual_rows) {
   MrviInference s;
   s.file = read_mrvi(model_path);
   s.data = prepare_data(data_path, s.file.file.registry.keys, &s.file.file.registry, strict_counts);
   s.model = load_mrvi_model(s.file, backend, seed);
   encode_sample_codes(s.data);
-  s.session = std::make_unique<MrviSession>(backend, *s.model, s.data, batch_size, loader, extra_bytes);
+  const size_t extra = counterfactual_rows > 0 ? counterfactual_pass_bytes(s.file.config, counterfactual_rows) : 0;
+  s.session = std::make_unique<MrviSession>(backend, *s.model, s.data, batch_size, loader, extra);
   return s;
 }
 

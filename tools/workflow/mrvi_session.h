@@ -32,8 +32,9 @@ struct MrviInference {
 };
 
 // Data keys come from the model's registry; genes, samples and categories must match the model's.
+// counterfactual_rows > 0: the session's arena also holds counterfactual passes of that many rows.
 MrviInference open_mrvi_inference(const std::string& model_path, const std::string& data_path, Backend& backend,
                                   uint64_t seed, int64_t batch_size, const LoaderOptions& loader = {},
-                                  bool strict_counts = false, size_t extra_bytes = 0);
+                                  bool strict_counts = false, int64_t counterfactual_rows = 0);
 
 }  // namespace cuvi::workflow

@@ -9,8 +9,6 @@
 #include "engine/error.h"
 
 namespace cuvi::workflow {
-namespace {
-
 // Category labels and codes of an obs column; numbers and strings are sorted like pandas does.
 void column_categories(const io::Column& c, const std::string& file, std::vector<std::string>* cats,
                        std::vector<int32_t>* codes) {
@@ -47,6 +45,8 @@ void column_categories(const io::Column& c, const std::string& file, std::vector
       fail(file + ": obs column '" + c.name + "' has a missing value (cell " + std::to_string(i) +
            "); fill or drop those cells before training");
 }
+
+namespace {
 
 // Codes of `file_cats` remapped onto `model_cats` by name; unknown categories are errors.
 void map_onto(const std::string& file, const std::string& key, const std::vector<std::string>& file_cats,

@@ -43,6 +43,10 @@ struct PreparedData {
 PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model = nullptr,
                           bool strict_counts = false);
 
+// Category labels (pandas order: the categorical's own, else sorted values) and per-cell codes of an obs
+// column; a missing value is an error naming the file, the column and the cell.
+void column_categories(const io::Column& c, const std::string& file, std::vector<std::string>* cats,
+                       std::vector<int32_t>* codes);
 // Fills cells.codes/n_codes with the one-hot column offsets of [batch] + categorical covariates.
 void encode_codes(PreparedData& p, const models::CovariateLayout& layout);
 // Fills cells.codes with one column, the sample code (MRVI's loader layout).

@@ -1,0 +1,79 @@
+// Analyses of an scvi-tools MRVI exported to cuvi (spec/mrvi.md §5, §9): latents and local sample
+// distances (mean representations; l2 and l1 as scvi-tools, linf from its representations, where its
+// own linf path crashes), per cell and averaged per group, against scvi-tools on the same weights.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "tests/models/mrvi_analysis_fixture.h"
+#include "tests/models/parity_compare.h"
+#include "tests/models/scvi_test_util.h"
+#include "tools/workflow/mrvi_distances.h"
+
+namespace cuvi::test {
+namespace {
+
+// Latents: float32 forward passes on both sides (1e-4 relative, 1e-5 of the mean magnitude). Distances
+// are differences of those latents: the same relative error on the representations, so 1e-4 of the
+// mean distance bounds them too (plus 1e-4 relative).
+constexpr double kRtol = 1e-4, kAtol = 1e-5;
+
+TEST(MrviAnalysisParity, LatentsMatchScviTools) {
+  AnalysisFixture f;
+  EXPECT_TRUE(close_to(f.inf.session->latent(false, true, 0), f.array("latent/u"), "u", kRtol, kAtol));
+  EXPECT_TRUE(close_to(f.inf.session->latent(true, true, 0), f.array("latent/z"), "z", kRtol, kAtol));
+}
+
+class MrviDistanceParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MrviDistanceParity, PerCellAndGroupedDistancesMatchScviTools) {
+  const std::string norm = GetParam();
+  AnalysisFixture f;
+  workflow::DistanceOptions opt;
+  opt.norm = norm;
+  opt.keep_cell = true;
+  if (norm == "l2") opt.groupby = {"cell_type", "meta1"};
+  opt.max_rows = 100;  // several qz passes per minibatch
+  const std::string path = temp_path("dist_" + norm + ".nc");
+  {
+    io::NetcdfWriter w(path);
+    workflow::local_sample_distances(*f.inf.session, f.inf.data, opt, w);
+    w.commit();
+  }
+  const io::Node nc = io::Node::root(io::H5File::open_read(path));
+  const HostArray cell = read_array(nc.open("cell"));
+  const HostArray ref = f.array("distances/" + norm + "/cell");
+  EXPECT_EQ(cell.shape, ref.shape);
+  EXPECT_TRUE(close_to(cell.v, ref, norm + " cell", kRtol, 1e-4));
+  for (const std::string& key : opt.groupby) {
+    const HostArray g = read_array(nc.open(key));
+    EXPECT_TRUE(close_to(g.v, f.array("distances/l2/" + key), key, kRtol, 1e-4));
+    const io::Node names = nc.open(key + "_name");
+    std::vector<std::string> got;
+    std::vector<char*> ptrs(size_t(names.length()));
+    io::H5Handle t(H5Tcopy(H5T_C_S1));
+    H5Tset_size(t.get(), H5T_VARIABLE);
+    H5Tset_cset(t.get(), H5T_CSET_UTF8);
+    H5Dread(names.id(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data());
+    for (char* p : ptrs) {
+      got.emplace_back(p);
+      free(p);
+    }
+    EXPECT_EQ(got, f.names("distances/l2", key)) << "group order is pandas' value_counts() order";
+    // Grouped matrices are symmetric with a zero diagonal (spec §5).
+    const int64_t S = g.shape[1];
+    for (int64_t k = 0; k < g.shape[0]; ++k)
+      for (int64_t i = 0; i < S; ++i) {
+        EXPECT_EQ(g.v[size_t((k * S + i) * S + i)], 0.f);
+        for (int64_t j = 0; j < S; ++j)
+          EXPECT_EQ(g.v[size_t((k * S + i) * S + j)], g.v[size_t((k * S + j) * S + i)]);
+      }
+  }
+  std::remove(path.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Norms, MrviDistanceParity, ::testing::Values("l2", "l1", "linf"));
+
+}  // namespace
+}  // namespace cuvi::test

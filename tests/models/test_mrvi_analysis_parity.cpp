@@ -9,6 +9,7 @@
 #include "tests/models/mrvi_analysis_fixture.h"
 #include "tests/models/parity_compare.h"
 #include "tests/models/scvi_test_util.h"
+#include "tools/workflow/mrvi_abundance.h"
 #include "tools/workflow/mrvi_distances.h"
 
 namespace cuvi::test {
@@ -74,6 +75,73 @@ TEST_P(MrviDistanceParity, PerCellAndGroupedDistancesMatchScviTools) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Norms, MrviDistanceParity, ::testing::Values("l2", "l1", "linf"));
+
+}  // namespace
+}  // namespace cuvi::test
+
+namespace cuvi::test {
+namespace {
+
+std::vector<std::string> nc_strings(const io::Node& ds) {
+  std::vector<char*> ptrs(size_t(ds.length()));
+  io::H5Handle t(H5Tcopy(H5T_C_S1));
+  H5Tset_size(t.get(), H5T_VARIABLE);
+  H5Tset_cset(t.get(), H5T_CSET_UTF8);
+  H5Dread(ds.id(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data());
+  std::vector<std::string> out;
+  for (char* p : ptrs) {
+    out.emplace_back(p ? p : "");
+    free(p);
+  }
+  return out;
+}
+
+// Log densities: cuvi evaluates them in double, scvi-tools in float32 (terms of size ~1/sigma^2 ~ 100
+// summed over 4 dimensions): 1e-4 relative plus 1e-4 of the mean magnitude.
+TEST(MrviAnalysisParity, DifferentialAbundanceMatchesScviTools) {
+  AnalysisFixture f;
+  workflow::DaOptions opt;
+  opt.sample_cov_keys = {"meta1"};
+  opt.compute_log_enrichment = true;
+  std::vector<std::string> warnings;
+  const std::string path = temp_path("da.nc");
+  {
+    io::NetcdfWriter w(path);
+    workflow::differential_abundance(*f.inf.session, f.inf.data, opt, w, &warnings);
+    w.commit();
+  }
+  const io::Node nc = io::Node::root(io::H5File::open_read(path));
+  EXPECT_EQ(nc_strings(nc.open("sample")), split_lines(f.ref.attr_string("samples").value()));
+  EXPECT_EQ(nc_strings(nc.open("meta1")), f.names("da", "meta1"));
+  EXPECT_TRUE(close_to(read_array(nc.open("log_probs")).v, f.array("da/log_probs"), "log_probs", 1e-4, 1e-4));
+  EXPECT_TRUE(close_to(read_array(nc.open("meta1_log_probs")).v, f.array("da/meta1_log_probs"), "meta1_log_probs",
+                       1e-4, 1e-4));
+  EXPECT_TRUE(close_to(read_array(nc.open("meta1_log_enrichs")).v, f.array("da/meta1_log_enrichs"),
+                       "meta1_log_enrichs", 1e-4, 1e-4));
+  EXPECT_TRUE(warnings.empty());
+  std::remove(path.c_str());
+}
+
+TEST(MrviAnalysisParity, OutlierCellSamplePairsMatchScviTools) {
+  AnalysisFixture f;
+  workflow::OutlierOptions opt;
+  const workflow::OutlierResult r = workflow::outlier_cell_sample_pairs(*f.inf.session, f.inf.data, opt);
+  EXPECT_TRUE(close_to(r.log_probs, f.array("outliers/log_probs"), "log_probs", 1e-4, 1e-4));
+  EXPECT_TRUE(close_to(r.log_ratios, f.array("outliers/log_ratios"), "log_ratios", 1e-4, 1e-4));
+  const HostArray adm = f.array("outliers/is_admissible");
+  int64_t agree = 0, borderline = 0;
+  for (size_t k = 0; k < r.admissible.size(); ++k) {
+    if ((r.admissible[k] != 0) == (adm.v[k] != 0))
+      ++agree;
+    else if (std::fabs(r.log_ratios[k]) < 1e-3)
+      ++borderline;  // a ratio within rounding of the threshold may flip
+  }
+  EXPECT_EQ(agree + borderline, int64_t(r.admissible.size()));
+  int64_t n_adm = 0;
+  for (uint8_t a : r.admissible) n_adm += a;
+  EXPECT_GT(n_adm, 0);
+  EXPECT_LT(n_adm, int64_t(r.admissible.size())) << "the fixture must have inadmissible pairs to be a test";
+}
 
 }  // namespace
 }  // namespace cuvi::test

@@ -20,5 +20,7 @@ int cmd_evaluate(const Argv& args);   // cmd_evaluate.cpp
 int cmd_sample(const Argv& args);     // cmd_sample.cpp
 int cmd_version(const Argv& args);    // cmd_version.cpp
 int cmd_distances(const Argv& args);  // cmd_distances.cpp (MRVI)
+int cmd_da(const Argv& args);         // cmd_abundance.cpp (MRVI)
+int cmd_outliers(const Argv& args);   // cmd_abundance.cpp (MRVI)
 
 }  // namespace cuvi::cli

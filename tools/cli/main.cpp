@@ -23,6 +23,8 @@ const Command kCommands[] = {
     {"evaluate", cuvi::cli::cmd_evaluate, "model fit: ELBO, reconstruction error, marginal log-likelihood"},
     {"sample", cuvi::cli::cmd_sample, "posterior predictive counts as layers"},
     {"distances", cuvi::cli::cmd_distances, "MRVI local sample distances per cell and per group (netCDF)"},
+    {"da", cuvi::cli::cmd_da, "MRVI differential abundance of samples and sample covariates per cell (netCDF)"},
+    {"outliers", cuvi::cli::cmd_outliers, "MRVI admissibility of every cell-sample pair (netCDF)"},
     {"loadings", cuvi::cli::cmd_loadings, "write a LinearSCVI model's gene loadings as CSV"},
     {"info", cuvi::cli::cmd_info, "show a model's configuration, data registry and training history"},
     {"metrics", cuvi::cli::cmd_metrics, "score an embedding: label k-NN accuracy and batch mixing"},

@@ -237,6 +237,11 @@ void NetcdfWriter::write_rows(const std::string& name, int64_t row0, int64_t n, 
   CUVI_CHECK(v.type == NcType::Bool, m_path + ": '" + name + "' is not a boolean variable");
   write_block(v, row0, n, d, H5T_NATIVE_UINT8);
 }
+void NetcdfWriter::write(const std::string& name, const int64_t* d) {
+  Var& v = var(name);
+  CUVI_CHECK(v.type == NcType::I64, m_path + ": '" + name + "' is not an integer variable");
+  write_block(v, 0, int64_t(v.shape[0]), d, H5T_NATIVE_INT64);
+}
 void NetcdfWriter::write(const std::string& name, const float* d) { write_rows(name, 0, int64_t(var(name).shape[0]), d); }
 void NetcdfWriter::write(const std::string& name, const double* d) { write_rows(name, 0, int64_t(var(name).shape[0]), d); }
 void NetcdfWriter::write(const std::string& name, const uint8_t* d) { write_rows(name, 0, int64_t(var(name).shape[0]), d); }

@@ -35,6 +35,7 @@ class NetcdfWriter {
   void write(const std::string& name, const float* v);
   void write(const std::string& name, const double* v);
   void write(const std::string& name, const uint8_t* v);  // Bool
+  void write(const std::string& name, const int64_t* v);  // I64
   // Rows [row0, row0 + n_rows) along the first dimension (n_rows * the product of the others values).
   void write_rows(const std::string& name, int64_t row0, int64_t n_rows, const float* v);
   void write_rows(const std::string& name, int64_t row0, int64_t n_rows, const double* v);

@@ -165,6 +165,11 @@ MrviModule::QzOut MrviModule::encode_z(Graph& g, TensorId u, TensorId sample, bo
   return o;
 }
 
+TensorId MrviModule::z_base(Graph& g, TensorId u) const {
+  const TensorId u_stop = m_config.qz.stop_gradients ? g.tape.detach(u) : u;
+  return m_config.has_z_base_layer() ? m_qz_fc.forward(g, u_stop) : u;
+}
+
 MrviModule::PxOut MrviModule::decode(Graph& g, TensorId z, TensorId library, TensorId batch) const {
   const MrviConfig& c = m_config;
   const TensorId z_stop = c.px.stop_gradients ? g.tape.detach(z) : z;

@@ -60,6 +60,8 @@ class MrviModule {
   };
   // eps is qz's MAP output (use_map) or a draw from q(eps|u, s) (its loc when use_mean).
   QzOut encode_z(Graph& g, TensorId u, TensorId sample, bool use_mean) const;
+  // z_base(u): qz's projection of u (u itself when n_latent_u == n_latent).
+  TensorId z_base(Graph& g, TensorId u) const;
   struct PxOut {
     TensorId h, px_rate;  // (N, G)
   };

@@ -145,3 +145,50 @@ TEST(MrviAnalysisParity, OutlierCellSamplePairsMatchScviTools) {
 
 }  // namespace
 }  // namespace cuvi::test
+
+#include "tools/workflow/mrvi_de.h"
+
+namespace cuvi::test {
+namespace {
+
+double rms_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+  return std::sqrt(s / double(std::max<size_t>(1, a.size())));
+}
+
+// DE statistics are Monte Carlo averages over u draws (400 here): cuvi's draws are not torch's, so they
+// are compared with the spread of scvi-tools itself: two scvi-tools runs with different seeds differ by
+// d01 (RMS); cuvi's distance to each must be of the same size (within 2 d01; 1.0-1.5 d01 is expected).
+TEST(MrviAnalysisParity, DifferentialExpressionStatisticsMatchScviToolsWithinItsSeedSpread) {
+  AnalysisFixture f;
+  workflow::MrviDeOptions opt;
+  opt.sample_cov_keys = {"meta1", "meta2"};
+  opt.mc_samples = 400;
+  opt.seed = 3;
+  opt.max_rows = 8192;
+  std::vector<std::string> warnings;
+  const std::string path = temp_path("de.nc");
+  {
+    io::NetcdfWriter w(path);
+    workflow::differential_expression(*f.inf.session, f.inf.data, opt, w, &warnings);
+    w.commit();
+  }
+  const io::Node nc = io::Node::root(io::H5File::open_read(path));
+  EXPECT_EQ(nc_strings(nc.open("covariate")), f.names("de", "covariate"));
+  for (const char* var : {"beta", "effect_size", "pvalue"}) {
+    const std::vector<float> got = read_array(nc.open(var)).v;
+    const HostArray r0 = f.array(std::string("de/run0/") + var), r1 = f.array(std::string("de/run1/") + var);
+    ASSERT_EQ(got.size(), r0.v.size()) << var;
+    const double d01 = rms_diff(r0.v, r1.v), d0 = rms_diff(got, r0.v), d1 = rms_diff(got, r1.v);
+    std::printf("%s: scvi-tools seeds differ by %.4g (RMS); cuvi differs by %.4g and %.4g\n", var, d01, d0, d1);
+    EXPECT_LT(d0, 2 * d01) << var;
+    EXPECT_LT(d1, 2 * d01) << var;
+  }
+  const HostArray p = read_array(nc.open("pvalue")), padj = read_array(nc.open("padj"));
+  for (size_t i = 0; i < p.v.size(); ++i) EXPECT_GE(padj.v[i], p.v[i] - 1e-12);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace cuvi::test

@@ -22,5 +22,7 @@ int cmd_version(const Argv& args);    // cmd_version.cpp
 int cmd_distances(const Argv& args);  // cmd_distances.cpp (MRVI)
 int cmd_da(const Argv& args);         // cmd_abundance.cpp (MRVI)
 int cmd_outliers(const Argv& args);   // cmd_abundance.cpp (MRVI)
+int de_mrvi(const Argv& args);        // cmd_de_mrvi.cpp (cuvi de with an MRVI model)
+extern const char* kMrviDeHelp;       // cmd_de_mrvi.cpp
 
 }  // namespace cuvi::cli

@@ -5,12 +5,14 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <unistd.h>
 
 #include "io/anndata.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/test_env.h"
 
 namespace cuvi::test {
 namespace {
@@ -98,6 +100,74 @@ TEST_F(CliMrvi, BadInputIsOneErrorLine) {
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.output.find("--gradient-clip-val 40"), std::string::npos) << help.output;
   EXPECT_NE(help.output.find("--early-stopping-patience 15"), std::string::npos) << help.output;
+}
+
+const char* kXarrayCheck = R"PY(
+import sys, warnings
+warnings.filterwarnings("ignore")
+import numpy as np, xarray as xr
+d = xr.open_dataset(sys.argv[1])
+assert set(d.data_vars) == {"cell", "cell_type"}, list(d.data_vars)
+assert d["cell"].dims == ("cell_name", "sample_x", "sample_y") and d["cell_type"].dims == ("cell_type_name", "sample_x", "sample_y")
+assert np.allclose(d["cell_type"].values, d["cell_type"].values.transpose(0, 2, 1))
+a = xr.open_dataset(sys.argv[2])
+assert {"log_probs", "condition_log_probs", "condition_log_enrichs"} <= set(a.data_vars), list(a.data_vars)
+o = xr.open_dataset(sys.argv[3])
+assert o["is_admissible"].dtype == bool and o["log_ratios"].dims == ("cell_name", "sample")
+e = xr.open_dataset(sys.argv[4])
+assert {"beta", "effect_size", "pvalue", "padj", "lfc", "lfc_std", "pde"} <= set(e.data_vars), list(e.data_vars)
+assert e["lfc"].dims == ("cell_name", "covariate", "gene") and e["beta"].dims == ("cell_name", "covariate", "latent_dim")
+assert (e["padj"].values >= e["pvalue"].values - 1e-12).all()
+print("OK", dict(e.sizes))
+)PY";
+
+TEST_F(CliMrvi, AnalysesWriteNetcdfThatXarrayReads) {
+  const std::string base = "--model " + f("m.cuvi") + " --data " + f("sim.h5ad") + " --device cpu --quiet ";
+  const CliResult d = run_cuvi("distances " + base + "--groupby cell_type --keep-cell --out " + f("dist.nc"));
+  ASSERT_EQ(d.status, 0) << d.output;
+  const CliResult a = run_cuvi("da " + base + "--sample-cov-keys condition --compute-log-enrichment --out " + f("da.nc"));
+  ASSERT_EQ(a.status, 0) << a.output;
+  const CliResult o = run_cuvi("outliers " + base + "--out " + f("out.nc"));
+  ASSERT_EQ(o.status, 0) << o.output;
+  const CliResult e = run_cuvi("de " + base + "--sample-cov-keys condition age --store-lfc --mc-samples 3 --out " +
+                               f("de.nc"));
+  ASSERT_EQ(e.status, 0) << e.output;
+  const CliResult linf = run_cuvi("distances " + base + "--groupby batch --norm linf --sampled --mc-samples 2 --out " +
+                                  f("linf.nc"));
+  EXPECT_EQ(linf.status, 0) << linf.output;
+  const std::string py = ::cuvi::test::find_python("xarray, netCDF4");
+  if (py.empty()) {
+    CUVI_SKIP_UNLESS_REQUIRED("CUVI_REQUIRE_PYTHON", "no python with xarray, netCDF4 ($CUVI_PYTHON, python3)");
+  }
+  std::ofstream(f("check.py")) << kXarrayCheck;
+  std::string out;
+  const int rc = run_command(py + " " + f("check.py") + " " + f("dist.nc") + " " + f("da.nc") + " " + f("out.nc") + " " +
+                                 f("de.nc"),
+                             &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("OK {"), std::string::npos) << out;
+}
+
+TEST_F(CliMrvi, AnalysisErrorsAreOneLineAndLeaveNoFile) {
+  const std::string base = "--model " + f("m.cuvi") + " --data " + f("sim.h5ad") + " --device cpu ";
+  const CliResult none = run_cuvi("distances " + base + "--out " + f("e1.nc"));
+  EXPECT_EQ(none.status, 1);
+  EXPECT_NE(none.output.find("--groupby keys, --keep-cell"), std::string::npos) << none.output;
+  const CliResult l1 = run_cuvi("distances " + base + "--groupby batch --normalize --norm l1 --out " + f("e2.nc"));
+  EXPECT_EQ(l1.status, 1);
+  EXPECT_NE(l1.output.find("--normalize needs --norm l2"), std::string::npos) << l1.output;
+  const CliResult cov = run_cuvi("da " + base + "--sample-cov-keys cell_type --out " + f("e3.nc"));
+  EXPECT_EQ(cov.status, 1);
+  EXPECT_NE(cov.output.find("not constant within sample 'donor_"), std::string::npos) << cov.output;
+  const CliResult de = run_cuvi("de " + base + "--out " + f("e4.nc"));
+  EXPECT_EQ(de.status, 1);
+  EXPECT_NE(de.output.find("--sample-cov-keys"), std::string::npos) << de.output;
+  const CliResult scvi_model = run_cuvi("distances --model " + f("m.cuvi") + ".missing --data " + f("sim.h5ad") +
+                                        " --groupby batch --out " + f("e5.nc"));
+  EXPECT_EQ(scvi_model.status, 1);
+  for (const char* n : {"e1.nc", "e2.nc", "e3.nc", "e4.nc", "e5.nc"}) EXPECT_FALSE(std::filesystem::exists(f(n))) << n;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << "temporary file left: " << e.path();
 }
 
 }  // namespace

@@ -157,7 +157,7 @@ double rms_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return std::sqrt(s / double(std::max<size_t>(1, a.size())));
 }
 
-// DE statistics are Monte Carlo averages over u draws (400 here): cuvi's draws are not torch's, so they
+// DE statistics and LFCs are Monte Carlo averages over u draws (400 here): cuvi's draws are not torch's, so they
 // are compared with the spread of scvi-tools itself: two scvi-tools runs with different seeds differ by
 // d01 (RMS); cuvi's distance to each must be of the same size (within 2 d01; 1.0-1.5 d01 is expected).
 TEST(MrviAnalysisParity, DifferentialExpressionStatisticsMatchScviToolsWithinItsSeedSpread) {
@@ -165,6 +165,7 @@ TEST(MrviAnalysisParity, DifferentialExpressionStatisticsMatchScviToolsWithinIts
   workflow::MrviDeOptions opt;
   opt.sample_cov_keys = {"meta1", "meta2"};
   opt.mc_samples = 400;
+  opt.store_lfc = true;
   opt.seed = 3;
   opt.max_rows = 8192;
   std::vector<std::string> warnings;
@@ -176,7 +177,8 @@ TEST(MrviAnalysisParity, DifferentialExpressionStatisticsMatchScviToolsWithinIts
   }
   const io::Node nc = io::Node::root(io::H5File::open_read(path));
   EXPECT_EQ(nc_strings(nc.open("covariate")), f.names("de", "covariate"));
-  for (const char* var : {"beta", "effect_size", "pvalue"}) {
+  // lfc: cuvi decodes x1 and x0 from one shared u draw, torch from two; both estimate the same mean.
+  for (const char* var : {"beta", "effect_size", "pvalue", "lfc"}) {
     const std::vector<float> got = read_array(nc.open(var)).v;
     const HostArray r0 = f.array(std::string("de/run0/") + var), r1 = f.array(std::string("de/run1/") + var);
     ASSERT_EQ(got.size(), r0.v.size()) << var;

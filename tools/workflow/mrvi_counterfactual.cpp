@@ -16,13 +16,25 @@ TensorId codes_input(Tape& tape, const std::vector<int32_t>& host) {
 
 }  // namespace
 
+namespace {
+
+// Floats one eval-mode attention block keeps per row: tokens, Q/K/V, probabilities, context, output,
+// and the MLPs' 128-wide hidden layers (ten tensors per ResNet block, two MLPs).
+int64_t attention_floats(const models::MrviAttentionOptions& a, int64_t query_dim, int64_t out_dim) {
+  const int64_t T = a.n_latent_sample, HD = a.n_heads * a.n_channels;
+  return 4 * T + T * 3 * HD + a.n_heads * T * T + T * HD + T * a.n_channels + int64_t(a.n_layers) * 2 * 10 * 128 +
+         2 * (query_dim + T) + 2 * out_dim;
+}
+
+}  // namespace
+
 size_t counterfactual_pass_bytes(const models::MrviConfig& c, int64_t rows) {
-  // Every activation and saved tensor of one eval-mode qz pass per row (attention tokens, probabilities,
-  // the MLPs' 128-wide hidden layers), with room for two ResNet blocks per MLP and 256-byte alignment.
-  const int64_t T = c.qz.n_latent_sample, HD = c.qz.n_heads * c.qz.n_channels;
-  const int64_t per_row = 8 * c.n_latent_u + 4 * T + T * 3 * HD + c.qz.n_heads * T * T + T * HD + T * c.qz.n_channels +
-                          int64_t(c.qz.n_layers) * 2 * 10 * 128 + 8 * c.n_latent + 64;
-  return size_t(rows) * size_t(per_row) * sizeof(float) * 2 + (size_t(64) << 10);
+  // The larger of a qz pass (counterfactual z or eps) and a decoder pass of the LFCs (two decodes of
+  // G-wide logits and softmax, with their attention blocks), per row, doubled for alignment slack.
+  const int64_t qz = 8 * c.n_latent_u + 8 * c.n_latent + attention_floats(c.qz, c.n_latent_u, 2 * c.n_latent);
+  const int64_t px = 10 * c.n_latent + 2 * (4 * c.n_genes + c.n_latent +
+                                            (c.n_batch >= 2 ? attention_floats(c.px, c.n_latent, c.n_genes) : 0));
+  return size_t(rows) * size_t(std::max(qz, px) + 64) * sizeof(float) * 2 + (size_t(64) << 10);
 }
 
 int64_t counterfactual_latents(MrviSession& session, Tape& tape, const MiniBatch& mb, const CounterfactualOptions& opt,

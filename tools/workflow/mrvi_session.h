@@ -18,6 +18,9 @@ class MrviSession : public InferenceSession {
   // (R, Lu) u, or (R, L) z = z_base(u) + eps(u, own sample) with give_z; posterior means (use_mean) or
   // one draw per cell (u ~ q(u|x,s) and, without use_map, eps ~ q(eps|u,s)).
   std::vector<float> latent(bool give_z, bool use_mean, uint64_t seed);
+  // (R, G'): normalized expression (spec §5 get_normalized_expression): u (and eps) drawn per sample,
+  // decoded as each transform batch, averaged; "latent" library: the NB mean h * observed library.
+  std::vector<float> normalized_expression(const NormalizeOptions& opt, uint64_t seed);
   models::MrviModel& model() { return m_model; }
 
  private:

@@ -9,13 +9,6 @@
 
 namespace cuvi::workflow {
 
-struct NormalizeOptions {
-  bool library_latent = false;       // px_rate (observed/learned library) instead of px_scale * size
-  double library_size = 1.0;
-  int64_t n_samples = 1;             // posterior samples averaged
-  std::vector<int64_t> transform_batches;  // batch codes seen by the decoder; empty = observed batch
-  std::vector<int64_t> genes;        // gene indices to return; empty = all
-};
 
 class ScviSession : public InferenceSession {
  public:

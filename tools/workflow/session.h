@@ -18,6 +18,15 @@ inline void set_philox_step(Backend& backend, int64_t step) {
   backend.write_scalars(s);
 }
 
+// get_normalized_expression's options, shared by the models that decode expression.
+struct NormalizeOptions {
+  bool library_latent = false;       // px_rate (observed/learned library) instead of px_scale * size
+  double library_size = 1.0;
+  int64_t n_samples = 1;             // posterior samples averaged
+  std::vector<int64_t> transform_batches;  // batch codes seen by the decoder; empty = observed batch
+  std::vector<int64_t> genes;        // gene indices to return; empty = all
+};
+
 class InferenceSession {
  public:
   // extra_bytes: arena room beyond 1.25x the planned eval step (analysis buffers).

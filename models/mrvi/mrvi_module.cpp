@@ -13,6 +13,23 @@ constexpr double kQepsScaleEps = 1e-3;   // q(eps) scale offset when use_map is 
 constexpr double kLabelOffset = 10.0;    // logit boost of the cell's label component (§2)
 constexpr double kNbEps = 1e-8;          // log_nb_positive eps (§2)
 
+// The attention block of qz or px: query of width query_dim, the sample / batch embedding as key and
+// value (E wide, E tokens), out_dim outputs.
+AttentionSpec attention_spec(const MrviAttentionOptions& o, int64_t query_dim, int64_t out_dim) {
+  AttentionSpec a;
+  a.query_dim = query_dim;
+  a.kv_dim = o.n_latent_sample;
+  a.out_dim = out_dim;
+  a.outerprod_dim = o.n_latent_sample;
+  a.n_channels = o.n_channels;
+  a.n_heads = o.n_heads;
+  a.dropout_rate = o.dropout_rate;
+  a.n_hidden_mlp = o.n_hidden;
+  a.n_layers_mlp = o.n_layers;
+  a.stop_gradients_mlp = o.stop_gradients_mlp;
+  return a;
+}
+
 OpParams scale_by(double f) {
   OpParams p;
   p.f[0] = f;
@@ -49,36 +66,14 @@ void MrviModule::declare(ParamStore& ps) {
   declare_layer_norm(ps, "qz.layer_norm", Lu, &m_qz_ln_w, &m_qz_ln_b);
   m_qz_embed = ps.add("qz.embedding.weight", Shape{S, c.qz.n_latent_sample}, Init::normal(0, 0.1));
   declare_layer_norm(ps, "qz.layer_norm_embed", c.qz.n_latent_sample, &m_qz_ln_embed_w, &m_qz_ln_embed_b);
-  AttentionSpec qa;
-  qa.query_dim = Lu;
-  qa.kv_dim = c.qz.n_latent_sample;
-  qa.out_dim = (c.qz_use_map ? 1 : 2) * L;
-  qa.outerprod_dim = c.qz.n_latent_sample;
-  qa.n_channels = c.qz.n_channels;
-  qa.n_heads = c.qz.n_heads;
-  qa.dropout_rate = c.qz.dropout_rate;
-  qa.n_hidden_mlp = c.qz.n_hidden;
-  qa.n_layers_mlp = c.qz.n_layers;
-  qa.stop_gradients_mlp = c.qz.stop_gradients_mlp;
-  m_qz_att.declare(ps, "qz.attention_block", qa);
+  m_qz_att.declare(ps, "qz.attention_block", attention_spec(c.qz, Lu, (c.qz_use_map ? 1 : 2) * L));
   if (c.has_z_base_layer()) m_qz_fc.declare(ps, "qz.fc", Lu, L);
   // px = DecoderZXAttention
   declare_layer_norm(ps, "px.layer_norm", L, &m_px_ln_w, &m_px_ln_b);
   if (c.n_batch >= 2) {
     declare_layer_norm(ps, "px.layer_norm_batch_embed", c.px.n_latent_sample, &m_px_ln_batch_w, &m_px_ln_batch_b);
     m_px_batch_embed = ps.add("px.batch_embedding.weight", Shape{c.n_batch, c.px.n_latent_sample}, Init::normal(0, 0.1));
-    AttentionSpec pa;
-    pa.query_dim = L;
-    pa.kv_dim = c.px.n_latent_sample;
-    pa.out_dim = c.px_low_dim_batch ? L : G;
-    pa.outerprod_dim = c.px.n_latent_sample;
-    pa.n_channels = c.px.n_channels;
-    pa.n_heads = c.px.n_heads;
-    pa.dropout_rate = c.px.dropout_rate;
-    pa.n_hidden_mlp = c.px.n_hidden;
-    pa.n_layers_mlp = c.px.n_layers;
-    pa.stop_gradients_mlp = c.px.stop_gradients_mlp;
-    m_px_att.declare(ps, "px.attention_block", pa);
+    m_px_att.declare(ps, "px.attention_block", attention_spec(c.px, L, c.px_low_dim_batch ? L : G));
   }
   m_px_fc.declare(ps, "px.fc", L, G);
   m_px_r = ps.add("px.px_r", Shape{G}, Init::normal(0, 1));

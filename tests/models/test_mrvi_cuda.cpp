@@ -13,6 +13,7 @@
 #include "engine/optimizer.h"
 #include "engine/trainer.h"
 #include "models/mrvi/mrvi_model.h"
+#include "tests/models/backend_trace.h"
 #include "tests/models/synthetic_counts.h"
 
 namespace cuvi::models {
@@ -20,11 +21,8 @@ namespace {
 
 constexpr int kSteps = 4;
 
-struct Trace {
-  std::vector<double> losses;
-  std::vector<float> grads;   // flat, first step
-  std::vector<float> params;  // flat, after the last step
-};
+using test::Trace;
+
 
 MrviConfig small(int64_t n_batch, int64_t n_labels) {
   MrviConfig c;
@@ -67,64 +65,20 @@ Trace train(Backend& b, const MrviConfig& cfg, int64_t N) {
   mb.batch = Tensor(bb.data(), DType::I32, dev, Shape{N});
   mb.labels = Tensor(lb.data(), DType::I32, dev, Shape{N});
   mb.rows = Tensor(sb.data(), DType::I32, dev, Shape{N});
-  Arena arena(b, 64 << 20, "test");
-  Adam opt(b, model.params(), AdamConfig::mrvi());
-  StepScalars s = b.read_scalars();
-  s.kl_weight = 0.7;
-  b.write_scalars(s);
-  Tape tape(b, arena);
-  Trace t;
-  ParamStore& ps = model.params();
-  for (int step = 0; step < kSteps; ++step) {
-    tape.begin_step();
-    const StepTensors st = model.record(tape, mb, true);
-    float loss = 0;
-    b.download(&loss, tape.value(st.loss).data, sizeof loss);
-    t.losses.push_back(loss);
-    tape.backward(st.loss);
-    if (step == 0) {
-      t.grads.resize(ps.n_trainable_floats());
-      b.download(t.grads.data(), ps.flat_grads(), t.grads.size() * sizeof(float));
-    }
-    opt.set_used(tape.params_with_grad());
-    opt.step();
-  }
-  t.params.resize(ps.n_trainable_floats());
-  b.download(t.params.data(), ps.flat_params(), t.params.size() * sizeof(float));
-  return t;
+  return test::record_steps(b, model, mb, AdamConfig::mrvi(), kSteps, 0.7);
 }
 
-// Losses: the first step differs by f32 summation order (~1e-6 relative); later steps add one Adam
-// update's parameter differences (lr 2e-3), 1e-4 relative. Gradients: per tensor, relative to its largest
-// entry, the f32 accumulation error of reductions over the minibatch, genes and tokens (~1e-4); the
-// attention key bias has an exactly zero gradient, where both backends must give (near) zero.
+// Tolerances: test::compare_traces (the attention key bias has an exactly zero gradient).
 void compare_backends(const MrviConfig& cfg, int64_t N = 40) {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
   auto cpu = make_cpu_backend(11, 1);
   auto gpu = make_cuda_backend(11);
   const Trace a = train(*cpu, cfg, N);
   const Trace b = train(*gpu, cfg, N);
-  for (int step = 0; step < kSteps; ++step) {
-    const double tol = (step == 0 ? 1e-5 : 1e-4) * std::fabs(a.losses[step]);
-    EXPECT_NEAR(b.losses[step], a.losses[step], tol) << "loss of step " << step;
-  }
   auto tmp = make_cpu_backend(1, 1);
   MrviModel layout(cfg);
   layout.allocate(*tmp, 3);
-  double global = 0;
-  for (float g : a.grads) global = std::max(global, double(std::fabs(g)));
-  for (const ParamEntry& e : layout.params().entries()) {
-    if (!e.trainable) continue;
-    const int64_t n = e.shape.numel();
-    double scale = 0;
-    for (int64_t k = 0; k < n; ++k) scale = std::max(scale, double(std::fabs(a.grads[e.offset + k])));
-    for (int64_t k = 0; k < n; ++k) {
-      ASSERT_TRUE(std::isfinite(b.grads[e.offset + k])) << e.name << "[" << k << "]";
-      EXPECT_NEAR(b.grads[e.offset + k], a.grads[e.offset + k], 1e-4 * scale + 1e-6 * global)
-          << "gradient of " << e.name << "[" << k << "]";
-    }
-  }
-  for (size_t k = 0; k < a.params.size(); ++k) ASSERT_TRUE(std::isfinite(b.params[k])) << "parameter " << k;
+  test::compare_traces(a, b, layout.params());
 }
 
 TEST(MrviCuda, DefaultOptionsMatchCpu) { compare_backends(small(2, 1)); }
@@ -188,14 +142,7 @@ TEST(MrviCuda, TrainerWithStepGraphsMatchesCpu) {
     if (dev) captured = r.graphs.captured;
   }
   EXPECT_GT(captured, 0) << "the CUDA run must replay captured step graphs";
-  for (const char* key : {"train_loss_epoch", "elbo_train", "reconstruction_loss_train", "kl_local_train",
-                          "elbo_validation", "validation_loss"}) {
-    ASSERT_TRUE(history[0].count(key) && history[1].count(key)) << key;
-    const auto& a = history[0].at(key);
-    const auto& c = history[1].at(key);
-    ASSERT_EQ(a.size(), c.size()) << key;
-    for (size_t e = 0; e < a.size(); ++e) EXPECT_NEAR(c[e], a[e], 1e-4 * std::fabs(a[e])) << key << " epoch " << e;
-  }
+  test::compare_histories(history[0], history[1]);
 }
 
 }  // namespace

@@ -9,6 +9,21 @@
 namespace cuvi::test {
 namespace {
 
+// A hand-made host minibatch of 4 cells x 5 genes (sample codes in code column 0).
+struct HostBatch {
+  std::vector<float> x;
+  std::vector<int32_t> sample, batch, labels;
+  MiniBatch mb() {
+    MiniBatch m;
+    m.n = 4;
+    m.x = Tensor(x.data(), DType::F32, Device::CPU, Shape{4, 5});
+    m.codes = Tensor(sample.data(), DType::I32, Device::CPU, Shape{4, 1});
+    m.batch = Tensor(batch.data(), DType::I32, Device::CPU, Shape{4});
+    m.labels = Tensor(labels.data(), DType::I32, Device::CPU, Shape{4});
+    return m;
+  }
+};
+
 TEST(MrviTraining, DefaultsAreScviToolsEffectiveOnes) {
   const TrainConfig tc = models::mrvi_train_config();
   EXPECT_EQ(tc.batch_size, 128);
@@ -88,14 +103,8 @@ TEST(MrviTraining, ZeroCountCellHasFiniteLossAndNoReconstructionTerm) {
   cfg.n_batch = 2;
   models::MrviModel model(cfg);
   model.allocate(*backend, 3);
-  std::vector<float> x = {1, 0, 2, 5, 1, 0, 0, 0, 0, 0, 3, 3, 0, 1, 2, 0, 4, 1, 1, 0};
-  std::vector<int32_t> sample = {0, 1, 2, 1}, batch = {0, 1, 0, 1}, labels = {0, 0, 0, 0};
-  MiniBatch mb;
-  mb.n = 4;
-  mb.x = Tensor(x.data(), DType::F32, Device::CPU, Shape{4, 5});
-  mb.codes = Tensor(sample.data(), DType::I32, Device::CPU, Shape{4, 1});
-  mb.batch = Tensor(batch.data(), DType::I32, Device::CPU, Shape{4});
-  mb.labels = Tensor(labels.data(), DType::I32, Device::CPU, Shape{4});
+  HostBatch hb{{1, 0, 2, 5, 1, 0, 0, 0, 0, 0, 3, 3, 0, 1, 2, 0, 4, 1, 1, 0}, {0, 1, 2, 1}, {0, 1, 0, 1}, {0, 0, 0, 0}};
+  const MiniBatch mb = hb.mb();
   Arena arena(*backend, 16 << 20, "test");
   Tape tape(*backend, arena);
   tape.begin_step();
@@ -125,14 +134,8 @@ TEST(MrviTraining, ParityLabelPriorEqualsPerCellOnlyForOneLabel) {
     cfg.label_prior = mode;
     models::MrviModel model(cfg);
     model.allocate(*backend, 9);
-    std::vector<float> x = {1, 0, 2, 5, 1, 2, 1, 0, 0, 4, 3, 3, 0, 1, 2, 0, 4, 1, 1, 0};
-    std::vector<int32_t> sample = {0, 1, 0, 1}, batch = {0, 0, 0, 0};
-    MiniBatch mb;
-    mb.n = 4;
-    mb.x = Tensor(x.data(), DType::F32, Device::CPU, Shape{4, 5});
-    mb.codes = Tensor(sample.data(), DType::I32, Device::CPU, Shape{4, 1});
-    mb.batch = Tensor(batch.data(), DType::I32, Device::CPU, Shape{4});
-    mb.labels = Tensor(labels.data(), DType::I32, Device::CPU, Shape{4});
+    HostBatch hb{{1, 0, 2, 5, 1, 2, 1, 0, 0, 4, 3, 3, 0, 1, 2, 0, 4, 1, 1, 0}, {0, 1, 0, 1}, {0, 0, 0, 0}, labels};
+    const MiniBatch mb = hb.mb();
     Arena arena(*backend, 16 << 20, "test");
     Tape tape(*backend, arena);
     tape.begin_step();

@@ -24,5 +24,6 @@ int cmd_da(const Argv& args);         // cmd_abundance.cpp (MRVI)
 int cmd_outliers(const Argv& args);   // cmd_abundance.cpp (MRVI)
 int de_mrvi(const Argv& args);        // cmd_de_mrvi.cpp (cuvi de with an MRVI model)
 extern const char* kMrviDeHelp;       // cmd_de_mrvi.cpp
+int cmd_simulate_cohort(const Argv& args);  // cmd_simulate_cohort.cpp
 
 }  // namespace cuvi::cli

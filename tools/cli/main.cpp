@@ -29,13 +29,14 @@ const Command kCommands[] = {
     {"info", cuvi::cli::cmd_info, "show a model's configuration, data registry and training history"},
     {"metrics", cuvi::cli::cmd_metrics, "score an embedding: label k-NN accuracy and batch mixing"},
     {"simulate", cuvi::cli::cmd_simulate, "write a synthetic data set with known cell types, batches and DE genes"},
+    {"simulate-cohort", cuvi::cli::cmd_simulate_cohort, "a semi-synthetic multi-sample cohort with known truth from real data"},
     {"inspect", cuvi::cli::cmd_inspect, "describe an .h5ad/.h5/.h5mu file, or report why it is unreadable"},
     {"version", cuvi::cli::cmd_version, "build and machine: CUDA architectures, CPU, OpenBLAS kernels, CUDA device"},
 };
 
 void usage(FILE* f) {
   std::fputs("usage: cuvi <command> [options]   (cuvi <command> --help for its options)\n\ncommands:\n", f);
-  for (const Command& c : kCommands) std::fprintf(f, "  %-10s %s\n", c.name, c.help);
+  for (const Command& c : kCommands) std::fprintf(f, "  %-15s %s\n", c.name, c.help);
 }
 
 }  // namespace

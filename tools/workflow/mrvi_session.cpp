@@ -34,19 +34,14 @@ std::vector<float> MrviSession::latent(bool give_z, bool use_mean, uint64_t seed
 std::vector<float> MrviSession::normalized_expression(const NormalizeOptions& opt, uint64_t seed) {
   const models::MrviConfig& c = m_model.config();
   const int64_t R = m_data->n_rows(), G = c.n_genes;
-  std::vector<int64_t> genes = opt.genes;
-  if (genes.empty())
-    for (int64_t g = 0; g < G; ++g) genes.push_back(g);
-  for (int64_t g : genes) CUVI_CHECK(g >= 0 && g < G, "gene index out of range");
+  const std::vector<int64_t> genes = normalize_genes(opt, G);
   for (int64_t b : opt.transform_batches) CUVI_CHECK(b >= 0 && b < c.n_batch, "transform_batch code out of range");
-  CUVI_CHECK(opt.n_samples >= 1, "--n-samples must be at least 1");
   const int64_t Gs = int64_t(genes.size());
   std::vector<float> out(size_t(R * Gs), 0.f);
   std::vector<int64_t> batches = opt.transform_batches;
   if (batches.empty()) batches.push_back(-1);
   m_backend.ctx().seed = seed;
   const double w = 1.0 / double(opt.n_samples * int64_t(batches.size()));
-  std::vector<float> rows;
   uint32_t pass = 0;
   for (int64_t s = 0; s < opt.n_samples; ++s) {
     // One u draw per sample pass, shared by its transform batches (scvi-tools decodes one inference
@@ -68,13 +63,8 @@ std::vector<float> MrviSession::normalized_expression(const NormalizeOptions& op
           batch = tape.reshape(tape.apply1("replace_column", {col}, q), Shape{mb.n});
         }
         const models::MrviModule::PxOut px = m_model.module().decode(g, o.z, o.library, batch);
-        const Tensor& t = tape.value(opt.library_latent ? px.px_rate : px.h);
-        rows.resize(size_t(t.numel()));
-        m_backend.download(rows.data(), t.data, t.nbytes());
-        const double scale = opt.library_latent ? w : w * opt.library_size;
-        for (int64_t i = 0; i < mb.n; ++i)
-          for (int64_t k = 0; k < Gs; ++k)
-            out[size_t((row0 + i) * Gs + k)] += float(scale * rows[size_t(i * G + genes[size_t(k)])]);
+        accumulate_genes(m_backend, tape.value(opt.library_latent ? px.px_rate : px.h), genes,
+                         opt.library_latent ? w : w * opt.library_size, row0, out.data());
       }
     });
   }

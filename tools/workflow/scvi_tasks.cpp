@@ -60,18 +60,13 @@ std::vector<float> ScviSession::latent(bool give_mean, uint64_t seed, int64_t mc
 std::vector<float> ScviSession::normalized_expression(const NormalizeOptions& opt, uint64_t seed) {
   const models::ScviConfig& c = m_model.config();
   const int64_t R = m_data->n_rows(), G = c.n_genes;
-  std::vector<int64_t> genes = opt.genes;
-  if (genes.empty())
-    for (int64_t g = 0; g < G; ++g) genes.push_back(g);
-  for (int64_t g : genes) CUVI_CHECK(g >= 0 && g < G, "gene index out of range");
+  const std::vector<int64_t> genes = normalize_genes(opt, G);
   const int64_t Gs = int64_t(genes.size());
   std::vector<float> out(R * Gs, 0.f);
   std::vector<int64_t> batches = opt.transform_batches;
   if (batches.empty()) batches.push_back(-1);
-  CUVI_CHECK(opt.n_samples >= 1, "--n-samples must be at least 1");
   m_backend.ctx().seed = seed;
   const double w = 1.0 / double(opt.n_samples * int64_t(batches.size()));
-  std::vector<float> rows;
   uint32_t pass = 0;
   for (int64_t s = 0; s < opt.n_samples; ++s)
     for (int64_t tb : batches) {
@@ -80,13 +75,8 @@ std::vector<float> ScviSession::normalized_expression(const NormalizeOptions& op
         models::ScviForwardOptions fo;
         fo.compute_loss = false;
         const models::ScviOutputs o = m_model.module().forward(g, m_model.inputs(tape, mb, tb), fo);
-        const Tensor& t = tape.value(opt.library_latent ? o.px_rate : o.px_scale);
-        rows.resize(t.numel());
-        m_backend.download(rows.data(), t.data, t.nbytes());
-        const double scale = opt.library_latent ? w : w * opt.library_size;
-        for (int64_t i = 0; i < mb.n; ++i)
-          for (int64_t k = 0; k < Gs; ++k)
-            out[(row0 + i) * Gs + k] += float(scale * rows[i * G + genes[k]]);
+        accumulate_genes(m_backend, tape.value(opt.library_latent ? o.px_rate : o.px_scale), genes,
+                         opt.library_latent ? w : w * opt.library_size, row0, out.data());
       });
     }
   return out;

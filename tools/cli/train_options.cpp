@@ -95,7 +95,7 @@ void report_training(bool quiet, const std::string& model, const TrainResult& r,
   const auto& h = r.history;
   const double n_train = double(r.split.train.size());
   char line[512];
-  std::snprintf(line, sizeof line, "trained %s: %lld epochs in %.1f s (%.0f cells/s), elbo_train %.3f%s", model.c_str(),
+  std::snprintf(line, sizeof line, "trained %s: %lld epochs in %.2f s (%.0f cells/s), elbo_train %.3f%s", model.c_str(),
                 (long long)r.epochs_run, r.seconds, n_train * r.epochs_run / std::max(r.seconds, 1e-9),
                 h.at("elbo_train").back(),
                 h.count("elbo_validation") ? (", elbo_validation " + std::to_string(h.at("elbo_validation").back())).c_str()

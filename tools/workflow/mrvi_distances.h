@@ -39,6 +39,8 @@ std::vector<GroupDistances> local_sample_distances(MrviSession& session, const P
                                                    const DistanceOptions& opt, io::NetcdfWriter& out);
 
 // One cell's S x S distances between the rows of z (S, L), written to d (S, S).
-void sample_distance_matrix(const float* z, int64_t S, int64_t L, const std::string& norm, float* d);
+void sample_distance_matrix(const float* z,  // (S, L)
+                            int64_t S, int64_t L, const std::string& norm,
+                            float* d);  // (S, S)
 
 }  // namespace cuvi::workflow

@@ -23,7 +23,9 @@ class GaussianBank {
   GaussianBank(const QuPosterior& q, const std::vector<int64_t>& components);
   int64_t size() const { return m_k; }
   // out (rows, size()) = log N(u_r; mean_c, diag scale_c^2) for query rows u (rows, d).
-  void log_density(const float* u, int64_t rows, std::vector<double>* out) const;
+  void log_density(const float* u,  // (rows, d)
+                   int64_t rows,
+                   std::vector<double>* out) const;  // (rows, size())
 
  private:
   int64_t m_k = 0, m_d = 0;

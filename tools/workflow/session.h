@@ -99,8 +99,9 @@ int64_t for_each_row_batch(InferenceSession& session, const std::vector<int32_t>
 // The genes of a normalized-expression request (every gene when none are listed), range-checked.
 std::vector<int64_t> normalize_genes(const NormalizeOptions& opt, int64_t n_genes);
 // Adds scale * the selected genes of a (n, G) tensor to rows [row0, row0 + n) of out (R, genes).
-void accumulate_genes(Backend& b, const Tensor& t, const std::vector<int64_t>& genes, double scale, int64_t row0,
-                      float* out);
+void accumulate_genes(Backend& b, const Tensor& t,  // (n, G)
+                      const std::vector<int64_t>& genes, double scale, int64_t row0,
+                      float* out);  // (R, genes.size())
 
 // Downloads rows [0, n) of a (n, cols) tensor into out at row offset `row0` with row stride `ld`.
 void download_rows(Backend& b, const Tensor& t, float* out, int64_t row0, int64_t ld);

@@ -55,15 +55,17 @@ RealRun train_real(const std::string& path, int64_t epochs) {
   return r;
 }
 
-// One cuvi seed against scvi-tools' two: the held-out ELBO within 2% (seeds move it by less than 1%),
-// the cell-type accuracy of u at most 0.03 below scvi-tools' mean.
+// One cuvi seed against scvi-tools' two. After 30 epochs (20 of KL warm-up) the held-out ELBO still
+// moves with the seed (OneK1K: 357.7 and 370.8): one cuvi run must lie within 3 sd of the difference of
+// one run and scvi-tools' mean, sd taken from scvi-tools' seeds for both tools (3 sqrt(2) sd), at least
+// 1% of the mean. The cell-type accuracy of u at most 0.02 below scvi-tools' lower seed.
 void expect_like_scvi_tools(const std::string& run, const RealRun& r) {
   const Ref elbo = reference(run, "elbo_validation"), knn = reference(run, "knn_accuracy_k15");
   ASSERT_TRUE(std::isfinite(elbo.mean) && std::isfinite(knn.mean)) << "mrvi_quality.json lacks run " << run;
   std::printf("%s: cuvi elbo_validation %.2f knn %.4f; scvi-tools %.2f +- %.2f, %.4f +- %.4f\n", run.c_str(),
               r.elbo_validation, r.knn, elbo.mean, elbo.sd, knn.mean, knn.sd);
-  EXPECT_NEAR(r.elbo_validation, elbo.mean, 0.02 * std::fabs(elbo.mean));
-  EXPECT_GE(r.knn, knn.mean - 0.03);
+  EXPECT_NEAR(r.elbo_validation, elbo.mean, std::max(3.0 * std::sqrt(2.0) * elbo.sd, 0.01 * std::fabs(elbo.mean)));
+  EXPECT_GE(r.knn, knn.mean - knn.sd - 0.02);
 }
 
 TEST(MrviQuality, OneK1kFortyDonorsLikeScviTools) {

@@ -26,13 +26,19 @@ if(NOT EXISTS "${CUDAToolkit_INCLUDE_DIRS}/cub/cub.cuh" AND NOT EXISTS "${CUDATo
   message(FATAL_ERROR "cuvi: CUB/Thrust headers (CCCL) not found under ${CUDAToolkit_INCLUDE_DIRS}")
 endif()
 
-find_package(HDF5 COMPONENTS C)
+find_package(HDF5 COMPONENTS C HL)
 cuvi_require(HDF5_FOUND "HDF5 C library" "libhdf5-dev")
 if(NOT TARGET hdf5::hdf5)
   add_library(hdf5::hdf5 INTERFACE IMPORTED)
   target_include_directories(hdf5::hdf5 INTERFACE ${HDF5_INCLUDE_DIRS})
   target_link_libraries(hdf5::hdf5 INTERFACE ${HDF5_C_LIBRARIES})
   target_compile_definitions(hdf5::hdf5 INTERFACE ${HDF5_DEFINITIONS})
+endif()
+# HDF5's high-level library (same package): dimension scales (H5DS) for the netCDF-4 writer.
+if(NOT TARGET hdf5::hdf5_hl)
+  cuvi_require(HDF5_HL_FOUND "HDF5 high-level library (H5DS)" "libhdf5-dev")
+  add_library(hdf5::hdf5_hl INTERFACE IMPORTED)
+  target_link_libraries(hdf5::hdf5_hl INTERFACE ${HDF5_HL_LIBRARIES} hdf5::hdf5)
 endif()
 
 find_package(OpenMP)

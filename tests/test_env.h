@@ -54,6 +54,18 @@ inline std::string find_python(const std::string& modules) {
   return "";
 }
 
+// Runs a shell command; returns its exit status and puts stdout and stderr together in *out.
+inline int run_command(const std::string& cmd, std::string* out) {
+  out->clear();
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
+  const int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 }  // namespace cuvi::test
 
 // Skips the test with `why`, or fails it when the environment variable `required_by` is 1.

@@ -37,6 +37,10 @@ inline HostArray read_array(const io::Node& ds) {
   std::vector<double> tmp(static_cast<size_t>(a.shape.numel()));
   if (dims.size() <= 1) {
     if (!tmp.empty()) io::read_range(ds, 0, int64_t(tmp.size()), tmp.data());
+  } else if (dims.size() > 2) {  // attention-dropout masks (B, H, T, T): one whole read
+    ds.check_readable();
+    if (H5Dread(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp.data()) < 0)
+      ds.fail("cannot read the dataset");
   } else {
     io::read_rows(ds, 0, dims[0], tmp.data());
   }

@@ -12,6 +12,7 @@
 #include "engine/optimizer.h"
 #include "engine/trainer.h"
 #include "models/scvi/scvi_model.h"
+#include "tests/models/backend_trace.h"
 #include "tests/models/synthetic_counts.h"
 
 namespace cuvi::models {
@@ -19,11 +20,8 @@ namespace {
 
 constexpr int kSteps = 4;
 
-struct Trace {
-  std::vector<double> losses;  // per step
-  std::vector<float> grads;    // flat parameter gradients of the first step
-  std::vector<float> params;   // flat parameters after the last step
-};
+using test::Trace;
+
 
 // kSteps optimizer steps on one minibatch of N cells, recorded exactly as the trainer does.
 Trace train(Backend& b, ScviConfig cfg, int64_t N, int64_t G) {
@@ -57,71 +55,22 @@ Trace train(Backend& b, ScviConfig cfg, int64_t N, int64_t G) {
   mb.labels = Tensor(bb.data(), DType::I32, dev, Shape{N});
   mb.rows = Tensor(bb.data(), DType::I32, dev, Shape{N});
 
-  Arena arena(b, 64 << 20, "test");
-  Adam opt(b, model.params(), AdamConfig::scvi());
-  StepScalars s = b.read_scalars();
-  s.kl_weight = 0.7;
-  b.write_scalars(s);
-  Tape tape(b, arena);
-  Trace t;
-  ParamStore& ps = model.params();
-  for (int step = 0; step < kSteps; ++step) {
-    tape.begin_step();
-    const StepTensors st = model.record(tape, mb, true);
-    float loss = 0;
-    b.download(&loss, tape.value(st.loss).data, sizeof loss);
-    t.losses.push_back(loss);
-    tape.backward(st.loss);
-    if (step == 0) {
-      t.grads.resize(ps.n_trainable_floats());
-      b.download(t.grads.data(), ps.flat_grads(), t.grads.size() * sizeof(float));
-    }
-    opt.set_used(tape.params_with_grad());
-    opt.step();
-  }
-  t.params.resize(ps.n_trainable_floats());
-  b.download(t.params.data(), ps.flat_params(), t.params.size() * sizeof(float));
-  EXPECT_EQ(b.read_scalars().step, kSteps);
-  return t;
+  return test::record_steps(b, model, mb, AdamConfig::scvi(), kSteps, 0.7);
 }
 
-// Losses: the first step differs only by f32 summation order (CUDA tree reductions, cuBLAS vs the
-// double-accumulating reference), ~1e-6 relative; each later step adds the parameter differences of
-// one Adam update (lr 1e-3), so 1e-4 relative bounds them. Gradients: per parameter tensor, relative to
-// its largest entry, the f32 accumulation error of a reduction over the minibatch and genes (~1e-4).
+// Tolerances: test::compare_traces.
 void compare_backends(const ScviConfig& cfg, int64_t N = 40, int64_t G = 53) {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
   auto cpu = make_cpu_backend(11, 1);
   auto gpu = make_cuda_backend(11);
   const Trace a = train(*cpu, cfg, N, G);
   const Trace b = train(*gpu, cfg, N, G);
-  for (int step = 0; step < kSteps; ++step) {
-    const double tol = (step == 0 ? 1e-5 : 1e-4) * std::fabs(a.losses[step]);
-    EXPECT_NEAR(b.losses[step], a.losses[step], tol) << "loss of step " << step;
-  }
   ScviConfig c = cfg;
   c.n_genes = G;
   auto tmp = make_cpu_backend(1, 1);
   ScviModel layout(c);
   layout.allocate(*tmp, 3);
-  const ParamStore& ps = layout.params();
-  ASSERT_EQ(a.grads.size(), b.grads.size());
-  double global = 0;
-  for (float g : a.grads) global = std::max(global, double(std::fabs(g)));
-  for (const ParamEntry& e : ps.entries()) {
-    if (!e.trainable) continue;
-    const int64_t n = e.shape.numel();
-    double scale = 0;
-    for (int64_t k = 0; k < n; ++k) scale = std::max(scale, double(std::fabs(a.grads[e.offset + k])));
-    // The second term covers tensors whose exact gradient vanishes (a bias followed by BatchNorm in
-    // training): there both backends hold rounding noise of the sums that cancel.
-    for (int64_t k = 0; k < n; ++k) {
-      ASSERT_TRUE(std::isfinite(b.grads[e.offset + k])) << e.name << "[" << k << "]";
-      EXPECT_NEAR(b.grads[e.offset + k], a.grads[e.offset + k], 1e-4 * scale + 1e-6 * global)
-          << "gradient of " << e.name << "[" << k << "] (largest gradient " << global << ")";
-    }
-  }
-  for (size_t k = 0; k < a.params.size(); ++k) ASSERT_TRUE(std::isfinite(b.params[k])) << "parameter " << k;
+  test::compare_traces(a, b, layout.params());
 }
 
 ScviConfig small() {
@@ -184,14 +133,7 @@ TEST(ScviCuda, TrainerEpochsMatchCpu) {
     Trainer trainer(*b, model, ds, tc);
     history[dev] = trainer.fit().history;
   }
-  for (const char* key : {"train_loss_epoch", "elbo_train", "reconstruction_loss_train", "kl_local_train",
-                          "elbo_validation", "validation_loss"}) {
-    ASSERT_TRUE(history[0].count(key) && history[1].count(key)) << key;
-    const auto& a = history[0].at(key);
-    const auto& c = history[1].at(key);
-    ASSERT_EQ(a.size(), c.size()) << key;
-    for (size_t e = 0; e < a.size(); ++e) EXPECT_NEAR(c[e], a[e], 1e-4 * std::fabs(a[e])) << key << " epoch " << e;
-  }
+  test::compare_histories(history[0], history[1]);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "engine/optimizer.h"
 #include "models/scvi/scvi_model.h"
 #include "tests/models/fixture_reader.h"
+#include "tests/models/parity_compare.h"
 
 namespace cuvi::test {
 namespace {
@@ -59,24 +60,7 @@ ScviConfig config_of(const io::Node& root) {
 // tolerance 1e-4 relative plus 1e-5 of the tensor's mean magnitude (a floor for entries near zero).
 ::testing::AssertionResult close(const std::vector<float>& got, const HostArray& ref, const std::string& what,
                                  double rtol = 1e-4, double atol_scale = 1e-5) {
-  if (got.size() != ref.v.size())
-    return ::testing::AssertionFailure() << what << ": " << got.size() << " values, fixture has " << ref.v.size();
-  double mean = 0;
-  for (float x : ref.v) mean += std::fabs(x);
-  mean /= std::max<size_t>(1, ref.v.size());
-  size_t worst = 0;
-  double worst_ratio = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double lim = rtol * std::fabs(ref.v[i]) + atol_scale * mean + 1e-12;
-    const double r = std::fabs(double(got[i]) - double(ref.v[i])) / lim;
-    if (r > worst_ratio) {
-      worst_ratio = r;
-      worst = i;
-    }
-  }
-  if (worst_ratio <= 1) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << what << "[" << worst << "]: cuvi " << got[worst] << " scvi-tools "
-                                       << ref.v[worst] << " (" << worst_ratio << "x the tolerance)";
+  return close_to(got, ref, what, rtol, atol_scale);
 }
 
 class ScviFixture : public ::testing::TestWithParam<Case> {};

@@ -5,6 +5,7 @@
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
 #include "tools/workflow/output.h"
+#include "tools/workflow/model_file.h"
 #include "tools/workflow/scvi_de.h"
 
 namespace cuvi::cli {
@@ -36,9 +37,12 @@ const char* kHelp =
 
 int cmd_de(const Argv& argv) {
   if (argv.empty() || wants_help(argv)) {
-    std::fputs(kHelp, argv.empty() ? stderr : stdout);
+    std::fputs((std::string(kHelp) + "\n" + kMrviDeHelp).c_str(), argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
+  // An MRVI model takes the counterfactual form (cmd_de_mrvi.cpp).
+  for (size_t i = 0; i + 1 < argv.size(); ++i)
+    if (argv[i] == "--model" && workflow::read_model_file(argv[i + 1]).kind == workflow::kMrviKind) return de_mrvi(argv);
   const Args a(argv,
                {"model", "data", "groupby", "group2", "mode", "delta", "fdr-target", "pseudocounts", "threshold-counts",
                 "test-mode", "n-samples-overall", "weights", "out", "h5ad-out", "uns-key", "batch-size", "seed", "device",

@@ -1,11 +1,12 @@
-// cuvi normalize: scvi-tools' get_normalized_expression for every cell, written as a layer
-// (or, for a gene subset, as X of a new file holding those genes).
+// cuvi normalize: scvi-tools' get_normalized_expression for every cell of an SCVI or MRVI model, written
+// as a layer (or, for a gene subset, as X of a new file holding those genes).
 #include <cstdio>
 #include <map>
 
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
 #include "tools/workflow/output.h"
+#include "tools/workflow/mrvi_session.h"
 #include "tools/workflow/scvi_inference.h"
 
 namespace cuvi::cli {
@@ -18,7 +19,7 @@ int cmd_normalize(const Argv& argv) {
         "  --n-samples 1             posterior samples averaged\n"
         "  --transform-batch B...    decode as these batch categories (averaged)\n"
         "  --genes G...              only these genes (var names); written as X of a new file\n"
-        "  --layer-key scvi_normalized  layer name of the result\n"
+        "  --layer-key scvi_normalized  layer name of the result (mrvi_normalized for MRVI models)\n"
         "  --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N --quiet\n"
         "  --strict-counts      refuse non-integer counts (default: use them with a warning)\n",
         argv.empty() ? stderr : stdout);
@@ -30,8 +31,19 @@ int cmd_normalize(const Argv& argv) {
   const bool quiet = a.flag("quiet");
   const uint64_t seed = uint64_t(a.integer("seed", 0));
   auto backend = backend_from(a, quiet);
-  workflow::ScviInference inf =
-      open_inference(a, *backend, seed, a.integer("batch-size", 128));
+  const bool mrvi = workflow::read_model_file(a.required("model")).kind == workflow::kMrviKind;
+  // The model (SCVI or MRVI) on the data; only the session that decodes differs.
+  workflow::ScviInference scvi;
+  workflow::MrviInference mrvi_inf;
+  if (mrvi) {
+    mrvi_inf = workflow::open_mrvi_inference(a.required("model"), a.required("data"), *backend, seed,
+                                             a.integer("batch-size", 128), {}, a.flag("strict-counts"));
+    report_data(quiet, mrvi_inf.data.data);
+  } else {
+    scvi = open_inference(a, *backend, seed, a.integer("batch-size", 128));
+  }
+  const workflow::PreparedData& data = mrvi ? mrvi_inf.data : scvi.data;
+  const workflow::DataRegistry& reg = mrvi ? mrvi_inf.file.file.registry : scvi.file.registry;
   workflow::NormalizeOptions opt;
   const std::string lib = a.str("library-size", "1");
   if (lib == "latent") {
@@ -41,7 +53,6 @@ int cmd_normalize(const Argv& argv) {
     CUVI_CHECK(opt.library_size > 0, "--library-size must be positive or 'latent'");
   }
   opt.n_samples = a.integer("n-samples", 1);
-  const auto& reg = inf.file.registry;
   for (const std::string& b : a.list("transform-batch")) {
     int64_t code = -1;
     for (size_t i = 0; i < reg.batch_categories.size(); ++i)
@@ -58,12 +69,13 @@ int cmd_normalize(const Argv& argv) {
     opt.genes.push_back(it->second);
     names.push_back(g);
   }
-  const auto expr = inf.session->normalized_expression(opt, seed);
-  const int64_t R = inf.data.data.counts.n_rows;
-  const std::string layer = a.str("layer-key", "scvi_normalized");
+  const auto expr = mrvi ? mrvi_inf.session->normalized_expression(opt, seed)
+                         : scvi.session->normalized_expression(opt, seed);
+  const int64_t R = data.data.counts.n_rows;
+  const std::string layer = a.str("layer-key", mrvi ? "mrvi_normalized" : "scvi_normalized");
   const std::string out = a.required("out");
   if (opt.genes.empty()) {
-    io::H5adWriter w = workflow::open_result_file(inf.data, out);
+    io::H5adWriter w = workflow::open_result_file(data, out);
     w.add_layer_dense(layer, expr.data(), R, int64_t(reg.genes.size()));
     w.add_uns_string("cuvi/normalize/model", a.required("model"));
     w.add_uns_string("cuvi/normalize/library_size", lib);
@@ -71,7 +83,7 @@ int cmd_normalize(const Argv& argv) {
   } else {
     io::DataFrame var;
     var.index = names;
-    io::H5adWriter w = io::H5adWriter::create(out, inf.data.data.obs, var);
+    io::H5adWriter w = io::H5adWriter::create(out, data.data.obs, var);
     w.set_x_dense(expr.data(), R, int64_t(names.size()));
     w.add_layer_dense(layer, expr.data(), R, int64_t(names.size()));
     w.add_uns_string("cuvi/normalize/model", a.required("model"));

@@ -8,6 +8,7 @@ namespace cuvi::cli {
 using Argv = std::vector<std::string>;
 int cmd_inspect(const Argv& args);    // cmd_inspect.cpp
 int cmd_train(const Argv& args);      // cmd_train.cpp
+int train_mrvi(const Argv& args);     // cmd_train_mrvi.cpp (cuvi train mrvi)
 int cmd_latent(const Argv& args);     // cmd_latent.cpp
 int cmd_normalize(const Argv& args);  // cmd_normalize.cpp
 int cmd_info(const Argv& args);       // cmd_info.cpp
@@ -18,5 +19,11 @@ int cmd_de(const Argv& args);         // cmd_de.cpp
 int cmd_evaluate(const Argv& args);   // cmd_evaluate.cpp
 int cmd_sample(const Argv& args);     // cmd_sample.cpp
 int cmd_version(const Argv& args);    // cmd_version.cpp
+int cmd_distances(const Argv& args);  // cmd_distances.cpp (MRVI)
+int cmd_da(const Argv& args);         // cmd_abundance.cpp (MRVI)
+int cmd_outliers(const Argv& args);   // cmd_abundance.cpp (MRVI)
+int de_mrvi(const Argv& args);        // cmd_de_mrvi.cpp (cuvi de with an MRVI model)
+extern const char* kMrviDeHelp;       // cmd_de_mrvi.cpp
+int cmd_simulate_cohort(const Argv& args);  // cmd_simulate_cohort.cpp
 
 }  // namespace cuvi::cli

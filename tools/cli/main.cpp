@@ -16,23 +16,27 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"train", cuvi::cli::cmd_train, "train SCVI or LinearSCVI on raw counts and write a model file"},
-    {"latent", cuvi::cli::cmd_latent, "write the latent representation (obsm['X_scVI'])"},
+    {"train", cuvi::cli::cmd_train, "train SCVI, LinearSCVI or MRVI on raw counts and write a model file"},
+    {"latent", cuvi::cli::cmd_latent, "write the latent representation (obsm['X_scVI']; MRVI: X_mrvi_u, X_mrvi_z)"},
     {"normalize", cuvi::cli::cmd_normalize, "write denoised, normalized expression as a layer"},
     {"de", cuvi::cli::cmd_de, "differential expression between groups of cells (scvi-tools' tables)"},
     {"evaluate", cuvi::cli::cmd_evaluate, "model fit: ELBO, reconstruction error, marginal log-likelihood"},
     {"sample", cuvi::cli::cmd_sample, "posterior predictive counts as layers"},
+    {"distances", cuvi::cli::cmd_distances, "MRVI local sample distances per cell and per group (netCDF)"},
+    {"da", cuvi::cli::cmd_da, "MRVI differential abundance of samples and sample covariates per cell (netCDF)"},
+    {"outliers", cuvi::cli::cmd_outliers, "MRVI admissibility of every cell-sample pair (netCDF)"},
     {"loadings", cuvi::cli::cmd_loadings, "write a LinearSCVI model's gene loadings as CSV"},
     {"info", cuvi::cli::cmd_info, "show a model's configuration, data registry and training history"},
     {"metrics", cuvi::cli::cmd_metrics, "score an embedding: label k-NN accuracy and batch mixing"},
     {"simulate", cuvi::cli::cmd_simulate, "write a synthetic data set with known cell types, batches and DE genes"},
+    {"simulate-cohort", cuvi::cli::cmd_simulate_cohort, "a semi-synthetic multi-sample cohort with known truth from real data"},
     {"inspect", cuvi::cli::cmd_inspect, "describe an .h5ad/.h5/.h5mu file, or report why it is unreadable"},
     {"version", cuvi::cli::cmd_version, "build and machine: CUDA architectures, CPU, OpenBLAS kernels, CUDA device"},
 };
 
 void usage(FILE* f) {
   std::fputs("usage: cuvi <command> [options]   (cuvi <command> --help for its options)\n\ncommands:\n", f);
-  for (const Command& c : kCommands) std::fprintf(f, "  %-10s %s\n", c.name, c.help);
+  for (const Command& c : kCommands) std::fprintf(f, "  %-15s %s\n", c.name, c.help);
 }
 
 }  // namespace

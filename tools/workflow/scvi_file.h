@@ -1,5 +1,4 @@
-// SCVI model files: weights and buffers under scvi-tools' parameter names, the configuration, the
-// data registry (genes, categories, setup keys) and the training history, in one HDF5 file.
+// SCVI model files: the model-file layer (model_file.h) with an SCVI configuration.
 #pragma once
 #include <map>
 #include <memory>
@@ -7,7 +6,7 @@
 #include <vector>
 
 #include "models/scvi/scvi_model.h"
-#include "tools/workflow/setup.h"
+#include "tools/workflow/model_file.h"
 
 namespace cuvi::workflow {
 
@@ -16,13 +15,14 @@ struct ScviFile {
   DataRegistry registry;
   std::map<std::string, std::vector<double>> history;
   std::map<std::string, std::string> info;  // training facts: device, seed, epochs, seconds, cuvi version
-  std::map<std::string, std::vector<float>> weights;  // by parameter name
+  ModelFile file;
 };
 
 void save_scvi(const std::string& path, const models::ScviModel& model, const DataRegistry& registry,
                const std::map<std::string, std::vector<double>>& history,
                const std::map<std::string, std::string>& info);
 ScviFile read_scvi(const std::string& path);
+ScviFile scvi_from(ModelFile f);  // fails naming the file when it is another kind of model
 // A model on `backend` with the file's weights.
 std::unique_ptr<models::ScviModel> load_scvi_model(const ScviFile& f, Backend& backend, uint64_t seed);
 

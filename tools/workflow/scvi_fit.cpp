@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tools/workflow/scvi_row_batches.h"
+#include "tools/workflow/scvi_tasks.h"
 
 namespace cuvi::workflow {
 namespace {

@@ -2,7 +2,7 @@
 // registry samplers (sample_zinb, sample_nb, sample_poisson) over (N, G); rows appended as CSR.
 #include "tools/workflow/scvi_sample.h"
 
-#include "tools/workflow/scvi_row_batches.h"
+#include "tools/workflow/scvi_tasks.h"
 
 namespace cuvi::workflow {
 namespace {

@@ -11,33 +11,13 @@ constexpr uint32_t kNormalizeSteps = 0xA0000000u;
 
 }  // namespace
 
-void download_rows(Backend& b, const Tensor& t, float* out, int64_t row0, int64_t ld) {
-  const int64_t n = t.dim(0), cols = t.numel() / std::max<int64_t>(n, 1);
-  std::vector<float> host(t.numel());
-  b.download(host.data(), t.data, t.nbytes());
-  for (int64_t i = 0; i < n; ++i) std::copy(host.begin() + i * cols, host.begin() + (i + 1) * cols, out + (row0 + i) * ld);
-}
-
+// Inference adds a few (N, G) tensors over the planned eval step (transform batches, averages).
 ScviSession::ScviSession(Backend& backend, models::ScviModel& model, PreparedData& data, int64_t batch_size,
                          const LoaderOptions& loader)
-    : m_backend(backend), m_model(model), m_batch_size(batch_size) {
-  const io::CsrMatrix& m = data.data.counts;
-  CsrView view{m.indptr.data(), m.indices.data(), m.data.data(), m.n_rows, m.n_cols};
-  m_data = std::make_unique<DeviceDataset>(backend, view, data.cells, loader);
-  m_all_rows.resize(m.n_rows);
-  for (int64_t i = 0; i < m.n_rows; ++i) m_all_rows[i] = int32_t(i);
-  const int64_t b = std::min<int64_t>(batch_size, m.n_rows);
-  const size_t need = plan_step_bytes(backend, model, *m_data, b, false);
-  // Inference adds a few (N, G) tensors over the planned eval step (transform batches, averages).
-  const size_t row_bytes = size_t(b) * size_t(m.n_cols) * sizeof(float);
-  m_arena = Arena(backend, need + need / 4 + 8 * row_bytes + (1 << 20), "inference");
-}
-
-void ScviSession::set_step(int64_t step) {
-  StepScalars s = m_backend.read_scalars();
-  s.step = step;
-  m_backend.write_scalars(s);
-}
+    : InferenceSession(backend, model, data, batch_size, loader,
+                       8 * size_t(std::min<int64_t>(batch_size, data.data.counts.n_rows)) *
+                           size_t(data.data.counts.n_cols) * sizeof(float)),
+      m_model(model) {}
 
 std::vector<float> ScviSession::latent(bool give_mean, uint64_t seed, int64_t mc_samples) {
   const models::ScviConfig& c = m_model.config();
@@ -80,18 +60,13 @@ std::vector<float> ScviSession::latent(bool give_mean, uint64_t seed, int64_t mc
 std::vector<float> ScviSession::normalized_expression(const NormalizeOptions& opt, uint64_t seed) {
   const models::ScviConfig& c = m_model.config();
   const int64_t R = m_data->n_rows(), G = c.n_genes;
-  std::vector<int64_t> genes = opt.genes;
-  if (genes.empty())
-    for (int64_t g = 0; g < G; ++g) genes.push_back(g);
-  for (int64_t g : genes) CUVI_CHECK(g >= 0 && g < G, "gene index out of range");
+  const std::vector<int64_t> genes = normalize_genes(opt, G);
   const int64_t Gs = int64_t(genes.size());
   std::vector<float> out(R * Gs, 0.f);
   std::vector<int64_t> batches = opt.transform_batches;
   if (batches.empty()) batches.push_back(-1);
-  CUVI_CHECK(opt.n_samples >= 1, "--n-samples must be at least 1");
   m_backend.ctx().seed = seed;
   const double w = 1.0 / double(opt.n_samples * int64_t(batches.size()));
-  std::vector<float> rows;
   uint32_t pass = 0;
   for (int64_t s = 0; s < opt.n_samples; ++s)
     for (int64_t tb : batches) {
@@ -100,13 +75,8 @@ std::vector<float> ScviSession::normalized_expression(const NormalizeOptions& op
         models::ScviForwardOptions fo;
         fo.compute_loss = false;
         const models::ScviOutputs o = m_model.module().forward(g, m_model.inputs(tape, mb, tb), fo);
-        const Tensor& t = tape.value(opt.library_latent ? o.px_rate : o.px_scale);
-        rows.resize(t.numel());
-        m_backend.download(rows.data(), t.data, t.nbytes());
-        const double scale = opt.library_latent ? w : w * opt.library_size;
-        for (int64_t i = 0; i < mb.n; ++i)
-          for (int64_t k = 0; k < Gs; ++k)
-            out[(row0 + i) * Gs + k] += float(scale * rows[i * G + genes[k]]);
+        accumulate_genes(m_backend, tape.value(opt.library_latent ? o.px_rate : o.px_scale), genes,
+                         opt.library_latent ? w : w * opt.library_size, row0, out.data());
       });
     }
   return out;

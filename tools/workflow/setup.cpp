@@ -9,8 +9,6 @@
 #include "engine/error.h"
 
 namespace cuvi::workflow {
-namespace {
-
 // Category labels and codes of an obs column; numbers and strings are sorted like pandas does.
 void column_categories(const io::Column& c, const std::string& file, std::vector<std::string>* cats,
                        std::vector<int32_t>* codes) {
@@ -47,6 +45,8 @@ void column_categories(const io::Column& c, const std::string& file, std::vector
       fail(file + ": obs column '" + c.name + "' has a missing value (cell " + std::to_string(i) +
            "); fill or drop those cells before training");
 }
+
+namespace {
 
 // Codes of `file_cats` remapped onto `model_cats` by name; unknown categories are errors.
 void map_onto(const std::string& file, const std::string& key, const std::vector<std::string>& file_cats,
@@ -99,6 +99,12 @@ PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const 
       *cats = *model_cats;
     }
   };
+  if (!keys.sample_key.empty()) {
+    categorical(keys.sample_key, &p.registry.sample_categories, &p.sample,
+                model ? &model->sample_categories : nullptr);
+    if (!model)
+      CUVI_CHECK(!p.registry.sample_categories.empty(), path + ": obs column '" + keys.sample_key + "' has no values");
+  }
   categorical(keys.batch_key, &p.registry.batch_categories, &p.cells.batch, model ? &model->batch_categories : nullptr);
   categorical(keys.labels_key, &p.registry.label_categories, &p.cells.labels,
               model ? &model->label_categories : nullptr);
@@ -130,6 +136,18 @@ PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const 
   for (int64_t i = 0; i < R; ++i)
     for (int64_t k = d.counts.indptr[i]; k < d.counts.indptr[i + 1]; ++k) p.totals[i] += d.counts.data[k];
   return p;
+}
+
+void encode_sample_codes(PreparedData& p) {
+  CUVI_CHECK(!p.sample.empty(), "no sample key is registered (--sample-key)");
+  p.cells.n_codes = 1;
+  p.cells.codes = p.sample;
+}
+
+std::vector<int64_t> cells_per_sample(const PreparedData& p) {
+  std::vector<int64_t> n(p.registry.sample_categories.size(), 0);
+  for (int32_t s : p.sample) ++n[size_t(s)];
+  return n;
 }
 
 void encode_codes(PreparedData& p, const models::CovariateLayout& layout) {

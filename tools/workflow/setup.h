@@ -15,6 +15,7 @@ struct SetupKeys {
   std::string layer;  // "" = X, "raw", or a layer name
   std::string modality, genome, feature_type;
   std::string batch_key, labels_key;
+  std::string sample_key;  // MRVI: the sample (donor, patient, perturbation) of each cell
   std::vector<std::string> categorical_covariate_keys, continuous_covariate_keys;
 };
 
@@ -23,6 +24,7 @@ struct DataRegistry {
   SetupKeys keys;
   std::vector<std::string> genes;
   std::vector<std::string> batch_categories{"0"}, label_categories{"0"};
+  std::vector<std::string> sample_categories;  // registered order of sample_key (empty without one)
   std::vector<std::vector<std::string>> covariate_categories;  // per categorical covariate key
 };
 
@@ -30,6 +32,7 @@ struct PreparedData {
   io::Dataset data;
   DataRegistry registry;
   CellTable cells;              // codes are raw categories here; see encode_codes
+  std::vector<int32_t> sample;  // (R) sample codes (sample_key registered), else empty
   std::vector<int32_t> cat_covs;  // (R, n_cat_keys) raw category codes
   std::vector<double> totals;   // per-cell count totals
 };
@@ -40,7 +43,15 @@ struct PreparedData {
 PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model = nullptr,
                           bool strict_counts = false);
 
+// Category labels (pandas order: the categorical's own, else sorted values) and per-cell codes of an obs
+// column; a missing value is an error naming the file, the column and the cell.
+void column_categories(const io::Column& c, const std::string& file, std::vector<std::string>* cats,
+                       std::vector<int32_t>* codes);
 // Fills cells.codes/n_codes with the one-hot column offsets of [batch] + categorical covariates.
 void encode_codes(PreparedData& p, const models::CovariateLayout& layout);
+// Fills cells.codes with one column, the sample code (MRVI's loader layout).
+void encode_sample_codes(PreparedData& p);
+// Cells per registered sample (S).
+std::vector<int64_t> cells_per_sample(const PreparedData& p);
 
 }  // namespace cuvi::workflow

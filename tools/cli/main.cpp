@@ -16,10 +16,12 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"train", cuvi::cli::cmd_train, "train SCVI or LinearSCVI on raw counts and write a model file"},
-    {"latent", cuvi::cli::cmd_latent, "write the latent representation (obsm['X_scVI'])"},
+    {"train", cuvi::cli::cmd_train, "train SCVI, LinearSCVI, MRVI or MULTIVI on raw counts and write a model file"},
+    {"latent", cuvi::cli::cmd_latent, "write the latent representation (obsm['X_scVI'], ['X_multivi'], ...)"},
     {"normalize", cuvi::cli::cmd_normalize, "write denoised, normalized expression as a layer"},
     {"de", cuvi::cli::cmd_de, "differential expression between groups of cells (scvi-tools' tables)"},
+    {"da", cuvi::cli::cmd_da, "MULTIVI differential accessibility between groups of cells"},
+    {"accessibility", cuvi::cli::cmd_accessibility, "MULTIVI accessibility estimates (imputed for RNA-only cells)"},
     {"evaluate", cuvi::cli::cmd_evaluate, "model fit: ELBO, reconstruction error, marginal log-likelihood"},
     {"sample", cuvi::cli::cmd_sample, "posterior predictive counts as layers"},
     {"loadings", cuvi::cli::cmd_loadings, "write a LinearSCVI model's gene loadings as CSV"},
@@ -32,7 +34,7 @@ const Command kCommands[] = {
 
 void usage(FILE* f) {
   std::fputs("usage: cuvi <command> [options]   (cuvi <command> --help for its options)\n\ncommands:\n", f);
-  for (const Command& c : kCommands) std::fprintf(f, "  %-10s %s\n", c.name, c.help);
+  for (const Command& c : kCommands) std::fprintf(f, "  %-13s %s\n", c.name, c.help);
 }
 
 }  // namespace

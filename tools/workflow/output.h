@@ -10,4 +10,9 @@ namespace cuvi::workflow {
 
 io::H5adWriter open_result_file(const PreparedData& data, const std::string& out_path);
 
+// MULTIVI results: a new .h5ad over the cells (obs with the modality column) and the chosen features,
+// X holding their counts (genes then regions for All).
+enum class MultiomeFeatures { All, Genes, Regions };
+io::H5adWriter open_multiome_result(const PreparedData& data, const std::string& out_path, MultiomeFeatures which);
+
 }  // namespace cuvi::workflow

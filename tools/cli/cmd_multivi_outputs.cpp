@@ -17,6 +17,7 @@ const std::set<std::string> kInferenceOptions = {"model", "data", "out", "rna-da
                                                  "seed", "device", "threads"};
 const std::set<std::string> kInferenceFlags = {"quiet", "strict-counts"};
 const char* kInferenceHelp =
+    "  --indices FILE           only these cells (0-based rows of the data, one per line), in that order\n"
     "  --rna-data FILE --atac-data FILE   RNA-only / ATAC-only cells added to --data (as for training)\n"
     "  --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N --quiet --strict-counts\n";
 
@@ -58,7 +59,7 @@ int latent_multivi(const Argv& argv) {
 }
 
 int normalize_multivi(const Argv& argv) {
-  const Args a(argv, merge({kInferenceOptions, {"layer-key", "use-z-mean"}}), kInferenceFlags,
+  const Args a(argv, merge({kInferenceOptions, {"layer-key", "use-z-mean", "indices"}}), kInferenceFlags,
                {"transform-batch", "genes"});
   const bool quiet = a.flag("quiet");
   const uint64_t seed = uint64_t(a.integer("seed", 0));
@@ -69,11 +70,16 @@ int normalize_multivi(const Argv& argv) {
   opt.transform_batches = batch_codes(reg, a.list("transform-batch"));
   opt.use_z_mean = parse_bool(a, "use-z-mean", true);
   opt.genes = indices_of(reg.genes, a.list("genes"), "genes");
-  const auto expr = inf.session->normalized_expression(opt, seed);
-  const int64_t R = inf.data.data.counts.n_rows, F = opt.genes.empty() ? int64_t(reg.genes.size()) : int64_t(opt.genes.size());
+  const std::vector<int32_t> rows =
+      a.has("indices") ? read_cell_indices(a.str("indices"), inf.data.data.counts.n_rows) : std::vector<int32_t>();
+  CUVI_CHECK(rows.empty() || opt.genes.empty(), "--indices and --genes: give one of them");
+  const auto expr = inf.session->normalized_expression(opt, seed, rows);
+  const int64_t R = rows.empty() ? inf.data.data.counts.n_rows : int64_t(rows.size());
+  const int64_t F = opt.genes.empty() ? int64_t(reg.genes.size()) : int64_t(opt.genes.size());
   const std::string layer = a.str("layer-key", "multivi_normalized");
   io::H5adWriter w = [&] {
-    if (opt.genes.empty()) return workflow::open_multiome_result(inf.data, a.required("out"), workflow::MultiomeFeatures::Genes);
+    if (opt.genes.empty())
+      return workflow::open_multiome_result(inf.data, a.required("out"), workflow::MultiomeFeatures::Genes, rows);
     io::DataFrame var;
     var.index = a.list("genes");
     io::H5adWriter sub = io::H5adWriter::create(a.required("out"), inf.data.data.obs, var);
@@ -104,7 +110,7 @@ int cmd_accessibility(const Argv& argv) {
                argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
-  const Args a(argv, merge({kInferenceOptions, {"threshold", "transform-batch", "use-z-mean", "layer-key"}}),
+  const Args a(argv, merge({kInferenceOptions, {"threshold", "transform-batch", "use-z-mean", "layer-key", "indices"}}),
                merge({kInferenceFlags, {"normalize-cells", "normalize-regions"}}), {"regions"});
   CUVI_CHECK(model_kind_in(argv) == workflow::kMultiviKind,
              a.required("model") + ": accessibility estimates need a MULTIVI model");
@@ -121,13 +127,16 @@ int cmd_accessibility(const Argv& argv) {
   opt.normalize_cells = a.flag("normalize-cells");
   opt.normalize_regions = a.flag("normalize-regions");
   opt.regions = indices_of(reg.regions, a.list("regions"), "regions");
-  const auto p = inf.session->accessibility(opt, seed);
-  const int64_t R = inf.data.data.counts.n_rows, F = opt.regions.empty() ? int64_t(reg.regions.size())
-                                                                           : int64_t(opt.regions.size());
+  const std::vector<int32_t> rows =
+      a.has("indices") ? read_cell_indices(a.str("indices"), inf.data.data.counts.n_rows) : std::vector<int32_t>();
+  CUVI_CHECK(rows.empty() || opt.regions.empty(), "--indices and --regions: give one of them");
+  const auto p = inf.session->accessibility(opt, seed, rows);
+  const int64_t R = rows.empty() ? inf.data.data.counts.n_rows : int64_t(rows.size());
+  const int64_t F = opt.regions.empty() ? int64_t(reg.regions.size()) : int64_t(opt.regions.size());
   const std::string layer = a.str("layer-key", "multivi_accessibility");
   io::H5adWriter w = [&] {
     if (opt.regions.empty())
-      return workflow::open_multiome_result(inf.data, a.required("out"), workflow::MultiomeFeatures::Regions);
+      return workflow::open_multiome_result(inf.data, a.required("out"), workflow::MultiomeFeatures::Regions, rows);
     io::DataFrame var;
     var.index = a.list("regions");
     io::H5adWriter sub = io::H5adWriter::create(a.required("out"), inf.data.data.obs, var);

@@ -23,7 +23,7 @@ int cmd_normalize(const Argv& argv) {
         "  --strict-counts      refuse non-integer counts (default: use them with a warning)\n"
         "MULTIVI models: px_scale at the posterior mean (imputed for ATAC-only cells) as layer\n"
         "  'multivi_normalized' of a new .h5ad over the genes; --transform-batch B... --genes G...\n"
-        "  --use-z-mean true --rna-data FILE --atac-data FILE\n",
+        "  --use-z-mean true --indices FILE (only these 0-based rows) --rna-data FILE --atac-data FILE\n",
         argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }

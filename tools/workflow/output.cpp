@@ -13,13 +13,52 @@ io::H5adWriter open_result_file(const PreparedData& data, const std::string& out
   return w;
 }
 
-io::H5adWriter open_multiome_result(const PreparedData& data, const std::string& out_path, MultiomeFeatures which) {
+namespace {
+
+// The rows `rows` of an obs table, in that order.
+io::DataFrame take_rows(const io::DataFrame& df, const std::vector<int32_t>& rows) {
+  io::DataFrame out;
+  out.index_name = df.index_name;
+  for (int32_t r : rows) out.index.push_back(df.index[size_t(r)]);
+  for (const io::Column& c : df.columns) {
+    io::Column t = c;
+    t.cat.codes.clear();
+    t.numeric.clear();
+    t.strings.clear();
+    for (int32_t r : rows) {
+      if (!c.cat.codes.empty()) t.cat.codes.push_back(c.cat.codes[size_t(r)]);
+      if (!c.numeric.empty()) t.numeric.push_back(c.numeric[size_t(r)]);
+      if (!c.strings.empty()) t.strings.push_back(c.strings[size_t(r)]);
+    }
+    out.columns.push_back(std::move(t));
+  }
+  return out;
+}
+
+io::CsrMatrix take_rows(const io::CsrMatrix& m, const std::vector<int32_t>& rows) {
+  io::CsrMatrix out;
+  out.n_rows = int64_t(rows.size());
+  out.n_cols = m.n_cols;
+  out.indptr.push_back(0);
+  for (int32_t r : rows) {
+    out.indices.insert(out.indices.end(), m.indices.begin() + m.indptr[r], m.indices.begin() + m.indptr[r + 1]);
+    out.data.insert(out.data.end(), m.data.begin() + m.indptr[r], m.data.begin() + m.indptr[r + 1]);
+    out.indptr.push_back(int64_t(out.data.size()));
+  }
+  return out;
+}
+
+}  // namespace
+
+io::H5adWriter open_multiome_result(const PreparedData& data, const std::string& out_path, MultiomeFeatures which,
+                                    const std::vector<int32_t>& rows) {
   CUVI_CHECK(out_path != data.data.path, "--out must differ from the input file (" + out_path + ")");
   const int64_t G = int64_t(data.registry.genes.size()), R = int64_t(data.registry.regions.size());
-  const io::CsrMatrix& m = data.data.counts;
+  const io::CsrMatrix m = rows.empty() ? data.data.counts : take_rows(data.data.counts, rows);
+  const io::DataFrame obs = rows.empty() ? data.data.obs : take_rows(data.data.obs, rows);
   CUVI_CHECK(m.n_cols == G + R, "multiome result: the data do not hold genes and regions");
   if (which == MultiomeFeatures::All) {
-    io::H5adWriter w = io::H5adWriter::create(out_path, data.data.obs, data.data.var);
+    io::H5adWriter w = io::H5adWriter::create(out_path, obs, data.data.var);
     w.set_x(m);
     return w;
   }
@@ -30,7 +69,7 @@ io::H5adWriter open_multiome_result(const PreparedData& data, const std::string&
   var.index = genes ? data.registry.genes : data.registry.regions;
   var.columns.push_back(io::Column::categorical_from_strings(
       "feature_types", std::vector<std::string>(var.index.size(), genes ? "Gene Expression" : "Peaks")));
-  io::H5adWriter w = io::H5adWriter::create(out_path, data.data.obs, var);
+  io::H5adWriter w = io::H5adWriter::create(out_path, obs, var);
   w.set_x(remap_columns(m, target, genes ? G : R));
   return w;
 }

@@ -1,10 +1,13 @@
-// Ops mix_modalities (MULTIVI's joint posterior from per-modality posteriors, scvi-multivi.md §2.3) and
-// pick_cols (a per-row column: the log-probability of each cell's own batch in the adversarial
-// classifier's losses, §2.5); engine/ops/README.md catalog.
+// Ops mix_modalities (MULTIVI's joint posterior from per-modality posteriors, scvi-multivi.md §2.3),
+// accessibility_log_prob (MULTIVI's fused ATAC reconstruction, §2.4) and pick_cols (a per-row column:
+// the log-probability of each cell's own batch in the adversarial classifier's losses, §2.5);
+// engine/ops/README.md catalog.
 #include <cstring>
 
 #include "engine/ops/op_util.h"
+#include "kernels/cpu/accessibility.h"
 #include "kernels/cpu/multimodal.h"
+#include "kernels/cuda/accessibility.h"
 #include "kernels/cuda/multimodal.h"
 
 namespace cuvi::ops {
@@ -156,9 +159,91 @@ std::vector<TestCase> pick_bench() {
           {"N1024_B12", {{1024, 12}, {1024}}, {uniform(), codes(12)}, {}, 1}};
 }
 
+// ---- accessibility_log_prob: x (N,R), logits (N,R), d (N,1), f (R) opt -> ll (N) ----
+
+void acc_shapes(const Tensor* in, const OpParams&, OpShapes* s) {
+  const char* op = "accessibility_log_prob";
+  expect_rank(op, "x", in[0], 2);
+  expect_float(op, "x", in[0]);
+  expect_float(op, "logits", in[1]);
+  expect_same(op, "x", in[0], "logits", in[1]);
+  const int64_t N = in[0].dim(0), R = in[0].dim(1);
+  CUVI_CHECK(R > 0, "accessibility_log_prob: x must have regions, got " + in[0].shape.str());
+  expect_float(op, "d", in[2]);
+  CUVI_CHECK(in[2].numel() == N && (in[2].ndim() == 1 || (in[2].ndim() == 2 && in[2].dim(1) == 1)),
+             "accessibility_log_prob: d must be (N, 1) with the N of x " + in[0].shape.str() + ", got " +
+                 in[2].shape.str());
+  if (in[3].defined()) {
+    expect_float(op, "f", in[3]);
+    CUVI_CHECK(in[3].ndim() == 1 && in[3].dim(0) == R,
+               "accessibility_log_prob: f must be (R) with the R of x " + in[0].shape.str() + ", got " + in[3].shape.str());
+  }
+  s->out[0] = fspec({N});
+}
+
+template <class T>
+void acc_fwd_cpu(const OpIO& io) {
+  cpu::accessibility_fwd<T>(in_ptr<T>(io, 0), in_ptr<T>(io, 1), in_ptr<T>(io, 2), in_ptr<T>(io, 3), out_ptr<T>(io, 0),
+                            io.in[0].dim(0), io.in[0].dim(1));
+}
+template <class T>
+void acc_bwd_cpu(const OpIO& io) {
+  if (!io.d_out[0].defined()) {
+    for (int i : {1, 2, 3}) zero_din(io, i);
+    return;
+  }
+  cpu::accessibility_bwd<T>(in_ptr<T>(io, 0), in_ptr<T>(io, 1), in_ptr<T>(io, 2), in_ptr<T>(io, 3), dout_ptr<T>(io, 0),
+                            din_ptr<T>(io, 1), din_ptr<T>(io, 2), din_ptr<T>(io, 3), acc(io, 1), acc(io, 2), acc(io, 3),
+                            io.in[0].dim(0), io.in[0].dim(1));
+}
+void acc_fwd_cuda(const OpIO& io) {
+  cuda::accessibility_fwd(stream(io), in_ptr<float>(io, 0), in_ptr<float>(io, 1), in_ptr<float>(io, 2),
+                          in_ptr<float>(io, 3), out_ptr<float>(io, 0), io.in[0].dim(0), io.in[0].dim(1));
+}
+void acc_bwd_cuda(const OpIO& io) {
+  if (!io.d_out[0].defined()) {
+    for (int i : {1, 2, 3}) zero_din(io, i);
+    return;
+  }
+  cuda::accessibility_bwd(stream(io), in_ptr<float>(io, 0), in_ptr<float>(io, 1), in_ptr<float>(io, 2),
+                          in_ptr<float>(io, 3), dout_ptr<float>(io, 0), din_ptr<float>(io, 1), din_ptr<float>(io, 2),
+                          din_ptr<float>(io, 3), acc(io, 1), acc(io, 2), acc(io, 3), io.in[0].dim(0), io.in[0].dim(1));
+}
+double acc_flops(const Tensor* in, const OpParams&) { return 30.0 * in[0].numel(); }
+double acc_bytes(const Tensor* in, const OpParams&) { return 8.0 * in[0].numel(); }
+
+std::vector<TestCase> acc_tests() {
+  return {{"with_region_factors", {{5, 37}, {5, 37}, {5, 1}, {37}}, {counts(3), uniform(-3, 3), probs(0.05, 0.95), uniform(-2, 2)}, {}, 37},
+          {"without_region_factors", {{7, 19}, {7, 19}, {7, 1}, {19}}, {counts(2), uniform(-3, 3), probs(0.05, 0.95), absent()}, {}, 19},
+          {"wide", {{3, 300}, {3, 300}, {3, 1}, {300}}, {counts(1), uniform(-4, 4), probs(0.05, 0.95), uniform(-2, 2)}, {}, 300}};
+}
+std::vector<TestCase> acc_bench() {
+  std::vector<TestCase> v;
+  for (int64_t r : {25000, 100000, 200000})
+    v.push_back({"N128_R" + std::to_string(r), {{128, r}, {128, r}, {128, 1}, {r}},
+                 {counts(1), uniform(-4, 4), probs(), uniform(-1, 1)}, {}, r});
+  return v;
+}
+
 }  // namespace
 
 void register_multimodal_ops(Registry& r) {
+  {
+    OpDef d;
+    d.name = "accessibility_log_prob";
+    d.n_in = 4;
+    d.diff_inputs = 0b1110;
+    d.shapes = acc_shapes;
+    CUVI_CPU_KERNELS(d, acc_fwd_cpu, acc_bwd_cpu);
+    d.cuda_fwd = acc_fwd_cuda;
+    d.cuda_bwd = acc_bwd_cuda;
+    d.flops = acc_flops;
+    d.bytes = acc_bytes;
+    d.test_cases = acc_tests;
+    d.bench_cases = acc_bench;
+    d.tol = Tol::Reduction;
+    r.add(d);
+  }
   {
     OpDef d;
     d.name = "mix_modalities";

@@ -12,10 +12,12 @@ void DecoderPeakVi::declare(ParamStore& ps, const std::string& prefix, const FCL
   m_b = ps.add(prefix + ".output.0.bias", Shape{n_out}, Init::torch_linear(h));
 }
 
-TensorId DecoderPeakVi::forward(Graph& g, TensorId x, TensorId codes, TensorId* pre_activation) const {
+TensorId DecoderPeakVi::logits(Graph& g, TensorId x, TensorId codes) const {
   const TensorId h = m_fc.forward(g, x, codes);
-  const TensorId y = g.apply("linear", {h, g.p(m_w), g.p(m_b), kNoTensor});
-  if (pre_activation) *pre_activation = y;
+  return g.apply("linear", {h, g.p(m_w), g.p(m_b), kNoTensor});
+}
+
+TensorId DecoderPeakVi::activate(Graph& g, TensorId y) const {
   if (m_act == HeadActivation::Sigmoid) return g.apply("sigmoid", {y});
   return g.apply("leaky_relu", {y}, params_f({0.01}));
 }

@@ -13,8 +13,11 @@ class DecoderPeakVi {
  public:
   // fc.n_out is the hidden width (the Linear's input).
   void declare(ParamStore& ps, const std::string& prefix, const FCLayersSpec& fc, int64_t n_out, HeadActivation act);
-  // x (N, fc.n_in), codes (N, J) or kNoTensor -> (N, n_out). pre_activation: the Linear's output.
-  TensorId forward(Graph& g, TensorId x, TensorId codes, TensorId* pre_activation = nullptr) const;
+  // x (N, fc.n_in), codes (N, J) or kNoTensor -> (N, n_out).
+  TensorId forward(Graph& g, TensorId x, TensorId codes) const { return activate(g, logits(g, x, codes)); }
+  // The Linear's output before the activation, and the activation applied to it.
+  TensorId logits(Graph& g, TensorId x, TensorId codes) const;
+  TensorId activate(Graph& g, TensorId logits) const;
 
  private:
   FCLayers m_fc;

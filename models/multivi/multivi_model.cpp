@@ -41,9 +41,10 @@ MultiviInputs MultiviModel::inputs(Tape& tape, const MiniBatch& mb, int64_t tran
   return in;
 }
 
-MultiviModel::StepParts MultiviModel::step(Graph& g, const MultiviInputs& in, TensorId batch) const {
+MultiviModel::StepParts MultiviModel::step(Graph& g, const MultiviInputs& in, TensorId batch,
+                                           const MultiviForwardOptions& fo) const {
   StepParts s;
-  s.vae = m_module.forward(g, in);
+  s.vae = m_module.forward(g, in, fo);
   s.loss = s.objective = s.vae.loss;
   const double kappa = config().scale_adversarial_loss;
   if (!g.training || !has_classifier() || kappa <= 0) return s;
@@ -62,7 +63,9 @@ MultiviModel::StepParts MultiviModel::step(Graph& g, const MultiviInputs& in, Te
 StepTensors MultiviModel::record(Tape& tape, const MiniBatch& mb, bool training) {
   Graph g{tape, m_params, training, nullptr};
   const TensorId batch = tape.input(mb.batch);
-  const StepParts s = step(g, inputs(tape, mb), batch);
+  MultiviForwardOptions fo;
+  fo.want_p = false;  // the loss works from the decoder's logits
+  const StepParts s = step(g, inputs(tape, mb), batch, fo);
   StepTensors st;
   st.loss = s.loss;
   st.objective = s.objective;

@@ -38,7 +38,7 @@ class MultiviModel : public TrainableModel {
     TensorId loss = kNoTensor, objective = kNoTensor;
   };
   // The training step's tensors on a graph (noise may be injected: parity fixtures).
-  StepParts step(Graph& g, const MultiviInputs& in, TensorId batch) const;
+  StepParts step(Graph& g, const MultiviInputs& in, TensorId batch, const MultiviForwardOptions& fo = {}) const;
 
   // Tape inputs of a minibatch; transform_batch >= 0 replaces the batch seen by the decoders.
   MultiviInputs inputs(Tape& tape, const MiniBatch& batch, int64_t transform_batch = -1) const;

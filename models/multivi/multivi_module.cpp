@@ -2,7 +2,7 @@
 // on raw counts (LeakyReLU, LayerNorm, var = exp(.)), masks from the row sums, joint posterior by the
 // masked softmax of the modality weights (eps 1e-30; scvi-tools' absent protein modality adds its 1e-30
 // to the denominator), z = qz_m + sqrt(qz_v) eps, BCE of p * d * sigmoid(region factors) against the
-// binarised regions, Jeffreys penalty with std = var^(1/4).
+// binarised regions (one fused op), Jeffreys penalty with std = var^(1/4).
 #include "models/multivi/multivi_module.h"
 
 namespace cuvi::models {
@@ -149,13 +149,15 @@ MultiviOutputs MultiviModule::forward(Graph& g, const MultiviInputs& in, const M
   o.qz_v = g.apply("mix_modalities", {w, masks, g.apply("concat_cols", {o.qzv_expr, o.qzv_acc})}, mix);
   TensorId z_raw = o.qz_m;
   if (!opt.z_from_mean) z_raw = g.apply("normal_rsample", {o.qz_m, o.qz_v, normal_noise(g, "qz", o.qz_m)});
-  o.z = c.latent_distribution == "ln" ? g.apply("softmax_rows", {z_raw}) : z_raw;
+  // scvi-tools decodes the untransformed qz_m when use_z_mean, also for a "ln" latent.
+  o.z = c.latent_distribution == "ln" && !opt.z_from_mean ? g.apply("softmax_rows", {z_raw}) : z_raw;
   if (!opt.decode) return o;
 
   // Generative: decoder input [z, cont], one-hots of [batch] + categoricals injected.
   TensorId d_in = o.z;
   if (in.cont != kNoTensor && c.n_continuous_cov > 0) d_in = g.apply("concat_cols", {o.z, in.cont});
-  o.p = m_decoder_acc.forward(g, d_in, in.dec_codes);
+  o.p_logits = m_decoder_acc.logits(g, d_in, in.dec_codes);
+  if (opt.want_p) o.p = m_decoder_acc.activate(g, o.p_logits);
   const bool zi = c.gene_likelihood == "zinb";
   const DecoderOut d = m_decoder_expr.forward(g, d_in, in.dec_codes, zi, false);
   o.px_scale = d.px_scale;
@@ -165,9 +167,9 @@ MultiviOutputs MultiviModule::forward(Graph& g, const MultiviInputs& in, const M
   if (!opt.compute_loss) return o;
 
   // Loss.
-  TensorId p_total = g.apply("mul", {o.p, o.libsize_acc});
-  if (m_region_factors >= 0) p_total = g.apply("mul", {p_total, g.apply("sigmoid", {g.p(m_region_factors)})});
-  const TensorId ll_acc = g.apply("bernoulli_log_prob", {g.apply("is_positive", {o.x_atac}), p_total});
+  // BCE of p * d * sigmoid(region factors) against the binarised regions, fused over (N, R).
+  const TensorId f = m_region_factors >= 0 ? g.p(m_region_factors) : kNoTensor;
+  const TensorId ll_acc = g.apply("accessibility_log_prob", {o.x_atac, o.p_logits, o.libsize_acc, f});
   TensorId ll_expr;
   if (c.gene_likelihood == "zinb")
     ll_expr = g.apply("zinb_log_prob", {o.x_rna, o.px_rate, o.theta, o.px_dropout}, params_f({1e-8}));

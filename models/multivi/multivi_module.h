@@ -27,7 +27,8 @@ struct MultiviOutputs {
   TensorId z = kNoTensor;                                // (N, L) sample (softmax-transformed for ln)
   TensorId libsize_expr = kNoTensor;                     // (N, 1) log library of the expression decoder
   TensorId libsize_acc = kNoTensor;                      // (N, 1) cell-specific factor d in (0, 1)
-  TensorId p = kNoTensor;                                // (N, R) accessibility probabilities (decoder)
+  TensorId p_logits = kNoTensor;                         // (N, R) accessibility decoder before its sigmoid
+  TensorId p = kNoTensor;                                // (N, R) accessibility probabilities (want_p)
   TensorId px_scale = kNoTensor, px_rate = kNoTensor, px_dropout = kNoTensor;  // (N, G)
   TensorId theta = kNoTensor;                            // (G)
   TensorId rec_expr = kNoTensor, rec_acc = kNoTensor;    // (N) masked reconstruction losses
@@ -40,6 +41,7 @@ struct MultiviForwardOptions {
   bool compute_loss = true;
   bool decode = true;        // run the decoders (not needed for latents)
   bool z_from_mean = false;  // decode from qz_m (scvi-tools' use_z_mean) instead of a sample
+  bool want_p = true;        // materialise p = sigmoid(logits) (the loss works from the logits)
 };
 
 class MultiviModule {

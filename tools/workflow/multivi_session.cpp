@@ -25,11 +25,19 @@ void append_columns(const std::vector<float>& block, int64_t n, int64_t F, const
   }
 }
 
+// Beyond the planned eval step (which works from the decoder's logits): p and the two normalised copies
+// of the accessibility outputs, sigmoid(region factors), with alignment slack.
+size_t analysis_bytes(const models::MultiviModel& model, int64_t batch_size) {
+  const size_t R = size_t(model.config().n_regions);
+  return (3 * size_t(batch_size) * R + R) * sizeof(float) + (64 << 10);
+}
+
 }  // namespace
 
 MultiviSession::MultiviSession(Backend& backend, models::MultiviModel& model, PreparedData& data, int64_t batch_size,
                                const LoaderOptions& loader, size_t extra_bytes)
-    : InferenceSession(backend, model, data, batch_size, loader, extra_bytes), m_model(model) {
+    : InferenceSession(backend, model, data, batch_size, loader, extra_bytes + analysis_bytes(model, batch_size)),
+      m_model(model) {
   const models::MultiviConfig& c = model.config();
   CUVI_CHECK(c.modality_weights != "cell" || data.data.counts.n_rows == c.n_obs,
              "this model has per-cell modality weights: it can only be applied to its training data (" +

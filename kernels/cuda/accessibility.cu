@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/cuda/accessibility.h"
+#include "kernels/cuda/block_sum.cuh"
 #include "kernels/cuda/check.h"
 
 namespace cuvi::cuda {
@@ -39,15 +40,6 @@ __device__ __forceinline__ double dq_of(bool t, double q) {
 
 __device__ __forceinline__ float region(const float* f, int64_t r) { return f ? sigmoidf_(f[r]) : 1.f; }
 
-__device__ double block_sum(double v, double* sh) {
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-    if (threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
-    __syncthreads();
-  }
-  return sh[0];
-}
 
 __global__ void __launch_bounds__(kThreads)
     fwd_kernel(const float* __restrict__ x, const float* __restrict__ logits, const float* __restrict__ d,

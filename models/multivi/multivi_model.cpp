@@ -2,6 +2,8 @@
 // the adversarial training step and its metrics.
 #include "models/multivi/multivi_model.h"
 
+#include "models/layers/transform_batch.h"
+
 namespace cuvi::models {
 
 MultiviModel::MultiviModel(const MultiviConfig& config) : m_module(config) {
@@ -28,16 +30,7 @@ MultiviInputs MultiviModel::inputs(Tape& tape, const MiniBatch& mb, int64_t tran
   if (mb.codes.defined()) in.enc_codes = in.dec_codes = tape.input(mb.codes);
   if (mb.cont.defined()) in.cont = tape.input(mb.cont);
   if (mb.rows.defined()) in.cell = tape.input(mb.rows);
-  if (transform_batch >= 0) {
-    CUVI_CHECK(transform_batch < config().n_batch, "transform_batch code out of range");
-    const CovariateLayout& l = m_module.layout();
-    if (l.offsets[0] >= 0 && in.enc_codes != kNoTensor) {
-      OpParams p;
-      p.i[0] = 0;
-      p.i[1] = l.offsets[0] + transform_batch;
-      in.dec_codes = tape.apply1("replace_column", {in.enc_codes}, p);
-    }
-  }
+  if (transform_batch >= 0) in.dec_codes = codes_with_batch(tape, in.enc_codes, m_module.layout(), transform_batch);
   return in;
 }
 

@@ -7,12 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <set>
 
 #include "engine/optimizer_set.h"
 #include "models/multivi/multivi_model.h"
-#include "tests/models/fixture_reader.h"
+#include "tests/models/parity_case.h"
 #include "tests/models/parity_compare.h"
 
 namespace cuvi::test {
@@ -20,20 +19,6 @@ namespace {
 
 using models::MultiviConfig;
 
-struct Case {
-  std::string name, path;
-};
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
-
-std::vector<Case> cases() {
-  std::vector<Case> v;
-  const std::string dir = fixture_dir("multivi");
-  if (!std::filesystem::exists(dir)) return v;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    if (e.path().extension() == ".h5") v.push_back({e.path().stem().string(), e.path().string()});
-  std::sort(v.begin(), v.end(), [](const Case& a, const Case& b) { return a.name < b.name; });
-  return v;
-}
 
 MultiviConfig config_of(const io::Node& root) {
   const io::Node c = root.open("config");
@@ -130,22 +115,10 @@ struct FixtureRun {
     return mb;
   }
   models::NoiseSource noise(const std::string& group, std::vector<HostArray>& keep) {
-    models::NoiseSource ns;
-    const io::Node g = root.open(group);
-    keep.reserve(64);
-    for (const std::string& name : g.members()) {
-      keep.push_back(read_array(g.open(name)));
-      ns.tensors[name] = Tensor(keep.back().v.data(), DType::F32, Device::CPU, keep.back().shape);
-    }
-    return ns;
+    return recorded_noise(root, group, keep);
   }
 };
 
-std::vector<float> host(const Tape& t, TensorId id) {
-  const Tensor& v = t.value(id);
-  const float* p = v.ptr<float>();
-  return std::vector<float>(p, p + v.numel());
-}
 
 // fp32 against torch's fp32: 1e-4 relative plus 1e-5 of the tensor's mean magnitude.
 ::testing::AssertionResult close(const std::vector<float>& got, const HostArray& ref, const std::string& what,
@@ -153,7 +126,7 @@ std::vector<float> host(const Tape& t, TensorId id) {
   return close_to(got, ref, what, rtol, atol_scale);
 }
 
-class MultiviFixture : public ::testing::TestWithParam<Case> {};
+class MultiviFixture : public ::testing::TestWithParam<FixtureCase> {};
 
 TEST_P(MultiviFixture, ForwardLossesAndGradientsMatchScviTools) {
   FixtureRun r(GetParam().path);
@@ -172,21 +145,21 @@ TEST_P(MultiviFixture, ForwardLossesAndGradientsMatchScviTools) {
            {o.qz_m, "qz_m"}, {o.qz_v, "qz_v"}, {o.z, "z"}, {o.libsize_expr, "libsize_expr"},
            {o.libsize_acc, "libsize_acc"}, {o.p, "p"}, {o.px_scale, "px_scale"}, {o.px_rate, "px_rate"},
            {o.theta, "px_r"}, {o.rec_expr, "rec_expr"}, {o.rec_acc, "rec_acc"}, {o.kl_z, "kl_z"}, {o.loss, "loss"}})
-    EXPECT_TRUE(close(host(tape, id), fwd(name), name));
+    EXPECT_TRUE(close(host_values(tape, id), fwd(name), name));
   if (o.px_dropout != kNoTensor) {
-    EXPECT_TRUE(close(host(tape, o.px_dropout), fwd("px_dropout"), "px_dropout"));
+    EXPECT_TRUE(close(host_values(tape, o.px_dropout), fwd("px_dropout"), "px_dropout"));
   }
   if (o.kl_paired != kNoTensor) {
-    EXPECT_TRUE(close(host(tape, o.kl_paired), fwd("kl_paired"), "kl_paired"));
+    EXPECT_TRUE(close(host_values(tape, o.kl_paired), fwd("kl_paired"), "kl_paired"));
   } else {
     for (float v : fwd("kl_paired").v) EXPECT_EQ(v, 0.f);
   }
   ASSERT_EQ(s.fool_loss != kNoTensor, r.cfg.adversarial_classifier());
   if (s.fool_loss != kNoTensor) {
-    EXPECT_TRUE(close(host(tape, s.fool_loss), fwd("fool_loss"), "fool_loss"));
-    EXPECT_TRUE(close(host(tape, s.classifier_loss), fwd("classifier_loss"), "classifier_loss"));
+    EXPECT_TRUE(close(host_values(tape, s.fool_loss), fwd("fool_loss"), "fool_loss"));
+    EXPECT_TRUE(close(host_values(tape, s.classifier_loss), fwd("classifier_loss"), "classifier_loss"));
   }
-  EXPECT_TRUE(close(host(tape, s.loss), fwd("total"), "loss + fool_loss"));
+  EXPECT_TRUE(close(host_values(tape, s.loss), fwd("total"), "loss + fool_loss"));
 
   // Gradients: the VAE objective's for the module, the classifier loss's for the classifier.
   tape.backward(s.objective);
@@ -205,29 +178,8 @@ TEST_P(MultiviFixture, ForwardLossesAndGradientsMatchScviTools) {
       EXPECT_LT(std::fabs(v), 1e-10 * max_grad) << k << ": the protein branch must be numerically inert";
   }
   EXPECT_EQ(ours, theirs) << "parameters receiving a gradient differ from scvi-tools'";
-  for (const std::string& k : theirs) {
-    const int id = ps.find(k);
-    if (id < 0) continue;
-    const Tensor gt = ps.grad(id);
-    const std::vector<float> grad(gt.ptr<float>(), gt.ptr<float>() + gt.numel());
-    const HostArray ref = read_array(r.root.open("grads/" + k));
-    const std::string layer = k.substr(0, k.size() - std::string(".0.bias").size());
-    if (k.size() > 7 && k.compare(k.size() - 7, 7, ".0.bias") == 0 && ps.find(layer + ".1.weight") >= 0 &&
-        ps.find(layer + ".1.running_mean") >= 0) {
-      // A bias followed by training-mode BatchNorm has an exactly zero gradient; both sides hold rounding noise.
-      const HostArray w = read_array(r.root.open("grads/" + layer + ".0.weight"));
-      double rms = 0;
-      for (float v : w.v) rms += double(v) * v;
-      rms = std::sqrt(rms / w.v.size());
-      for (size_t i = 0; i < grad.size(); ++i) {
-        EXPECT_LT(std::fabs(grad[i]), 1e-4 * rms) << k << "[" << i << "]";
-        EXPECT_LT(std::fabs(ref.v[i]), 1e-4 * rms) << k << "[" << i << "] (scvi-tools)";
-      }
-      continue;
-    }
-    // Gradients sum over cells and features: 1e-3 relative plus 1e-4 of the mean magnitude.
-    EXPECT_TRUE(close(grad, ref, "grad " + k, 1e-3, 1e-4));
-  }
+  for (const std::string& k : theirs)
+    if (ps.find(k) >= 0) expect_gradient_matches(ps, r.root, k);
   // BatchNorm running statistics after the step's forward passes (the classifier runs twice).
   for (const std::string& k : r.root.open("buffers_after").members()) {
     if (protein_branch(k)) continue;
@@ -254,7 +206,7 @@ TEST_P(MultiviFixture, ThreeAdversarialStepsMatchScviTools) {
     models::Graph g{tape, r.model->params(), true, &ns};
     const MiniBatch mb = r.minibatch();
     const auto s = r.model->step(g, r.model->inputs(tape, mb), tape.input(mb.batch));
-    EXPECT_NEAR(host(tape, s.loss)[0], losses.v[k], 1e-4 * std::fabs(losses.v[k])) << "loss of step " << k;
+    EXPECT_NEAR(host_values(tape, s.loss)[0], losses.v[k], 1e-4 * std::fabs(losses.v[k])) << "loss of step " << k;
     tape.backward(s.objective);
     opt.step(tape.params_with_grad());
   }
@@ -277,8 +229,8 @@ TEST_P(MultiviFixture, ThreeAdversarialStepsMatchScviTools) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(ScviTools, MultiviFixture, ::testing::ValuesIn(cases()),
-                         [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(ScviTools, MultiviFixture, ::testing::ValuesIn(fixture_cases("multivi")),
+                         [](const ::testing::TestParamInfo<FixtureCase>& i) { return i.param.name; });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(MultiviFixture);
 
 }  // namespace

@@ -1,6 +1,8 @@
 // MULTIVI model construction from registered data and its training run.
 #include "tools/workflow/multivi_train.h"
 
+#include "tools/workflow/train_run.h"
+
 namespace cuvi::workflow {
 
 std::unique_ptr<models::MultiviModel> new_multivi_model(PreparedData& data, models::MultiviConfig c, Backend& backend,
@@ -24,11 +26,7 @@ std::unique_ptr<models::MultiviModel> new_multivi_model(PreparedData& data, mode
 TrainResult train_multivi(models::MultiviModel& model, PreparedData& data, Backend& backend, const TrainConfig& config,
                           const LoaderOptions& loader) {
   model.set_weight_decay(config.optimizer.weight_decay);
-  const io::CsrMatrix& m = data.data.counts;
-  DeviceDataset dataset(backend, CsrView{m.indptr.data(), m.indices.data(), m.data.data(), m.n_rows, m.n_cols},
-                        data.cells, loader);
-  Trainer trainer(backend, model, dataset, config);
-  return trainer.fit();
+  return train_on_data(model, data, backend, config, loader);
 }
 
 }  // namespace cuvi::workflow

@@ -51,7 +51,7 @@ int cmd_da(const Argv& argv) {
                             "scvi-tools' MULTIVI.differential_accessibility: one comparison, a row per region in "
                             "region order, columns\nprob_da, is_da_fdr, bayes_factor, effect_size, emp_effect, "
                             "est_prob1, est_prob2, emp_prob1, emp_prob2\n") +
-                de_options_help(workflow::multivi_da_defaults()) +
+                de_options_help(workflow::multivi_da_defaults(), true) +
                 "  --rna-data FILE --atac-data FILE --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N\n"
                 "  --quiet --strict-counts\n")
                    .c_str(),

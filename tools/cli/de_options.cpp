@@ -12,10 +12,11 @@ const std::set<std::string> kDeOptions = {"groupby", "group2", "mode", "delta", 
 const std::set<std::string> kDeFlags = {"batch-correction"};
 const std::set<std::string> kDeLists = {"group1"};
 
-std::string de_options_help(const workflow::DeOptions& d) {
+std::string de_options_help(const workflow::DeOptions& d, bool one_group1) {
   std::ostringstream s;
   s << "  --groupby COL              obs column defining the groups\n"
-    << "  --group1 A...              groups to test; default: every category of COL (one call)\n"
+    << (one_group1 ? "  --group1 A                  the group to test (one)\n"
+                   : "  --group1 A...              groups to test; default: every category of COL (one call)\n")
     << "  --group2 B                 compare against B; default: the rest of the cells\n"
     << "  --mode vanilla|change      default " << d.mode << "\n"
     << "  --delta " << (d.delta ? std::to_string(*d.delta).substr(0, 4) : std::string("auto"))

@@ -13,7 +13,8 @@ extern const std::set<std::string> kDeOptions;  // besides model/data/out/device
 extern const std::set<std::string> kDeFlags;
 extern const std::set<std::string> kDeLists;
 // Help lines for the shared options, with the defaults of the model's analysis.
-std::string de_options_help(const workflow::DeOptions& defaults);
+// one_group1: the command takes exactly one --group1 (differential accessibility).
+std::string de_options_help(const workflow::DeOptions& defaults, bool one_group1 = false);
 workflow::DeOptions de_options_from(const Args& a, const workflow::DeOptions& defaults);
 
 }  // namespace cuvi::cli

@@ -15,7 +15,7 @@ const std::set<std::string> kDeLists = {"group1"};
 std::string de_options_help(const workflow::DeOptions& d, bool one_group1) {
   std::ostringstream s;
   s << "  --groupby COL              obs column defining the groups\n"
-    << (one_group1 ? "  --group1 A                  the group to test (one)\n"
+    << (one_group1 ? "  --group1 A                 the group to test (one)\n"
                    : "  --group1 A...              groups to test; default: every category of COL (one call)\n")
     << "  --group2 B                 compare against B; default: the rest of the cells\n"
     << "  --mode vanilla|change      default " << d.mode << "\n"

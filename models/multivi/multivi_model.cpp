@@ -24,13 +24,16 @@ void MultiviModel::allocate(Backend& backend, uint64_t seed) {
   m_params.initialize(seed);
 }
 
-MultiviInputs MultiviModel::inputs(Tape& tape, const MiniBatch& mb, int64_t transform_batch) const {
+MultiviInputs MultiviModel::inputs(Tape& tape, const MiniBatch& mb, int64_t transform_batch, bool whole_cell) const {
   MultiviInputs in;
   in.x = tape.input(mb.x);
   if (mb.codes.defined()) in.enc_codes = in.dec_codes = tape.input(mb.codes);
   if (mb.cont.defined()) in.cont = tape.input(mb.cont);
   if (mb.rows.defined()) in.cell = tape.input(mb.rows);
-  if (transform_batch >= 0) in.dec_codes = codes_with_batch(tape, in.enc_codes, m_module.layout(), transform_batch);
+  if (transform_batch >= 0) {
+    in.dec_codes = codes_with_batch(tape, in.enc_codes, m_module.layout(), transform_batch);
+    if (whole_cell) in.enc_codes = in.dec_codes;
+  }
   return in;
 }
 

@@ -40,8 +40,10 @@ class MultiviModel : public TrainableModel {
   // The training step's tensors on a graph (noise may be injected: parity fixtures).
   StepParts step(Graph& g, const MultiviInputs& in, TensorId batch, const MultiviForwardOptions& fo = {}) const;
 
-  // Tape inputs of a minibatch; transform_batch >= 0 replaces the batch seen by the decoders.
-  MultiviInputs inputs(Tape& tape, const MiniBatch& batch, int64_t transform_batch = -1) const;
+  // Tape inputs of a minibatch; transform_batch >= 0 replaces the batch seen by the decoders, and with
+  // whole_cell also by the encoders (scvi-tools' get_normalized_expression rewrites the minibatch's batch
+  // column; it matters with encode_covariates only; get_normalized_accessibility touches the decoders only).
+  MultiviInputs inputs(Tape& tape, const MiniBatch& batch, int64_t transform_batch = -1, bool whole_cell = false) const;
 
  private:
   MultiviModule m_module;

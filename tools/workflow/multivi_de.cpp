@@ -19,7 +19,8 @@ class MultiviScales : public ScaleModel {
     models::MultiviForwardOptions fo;
     fo.compute_loss = false;
     fo.z_from_mean = !m_acc;
-    const models::MultiviOutputs o = model.module().forward(g, model.inputs(tape, mb, transform_batch), fo);
+    // As scvi-tools: expression rewrites the minibatch's batch, accessibility only the decoder's.
+    const models::MultiviOutputs o = model.module().forward(g, model.inputs(tape, mb, transform_batch, !m_acc), fo);
     return m_acc ? o.p : o.px_scale;
   }
 

@@ -95,7 +95,7 @@ std::vector<float> MultiviSession::normalized_expression(const MultiviExpression
       models::MultiviForwardOptions fo;
       fo.compute_loss = false;
       fo.z_from_mean = opt.use_z_mean;
-      const models::MultiviOutputs o = m_model.module().forward(g, m_model.inputs(tape, mb, tb), fo);
+      const models::MultiviOutputs o = m_model.module().forward(g, m_model.inputs(tape, mb, tb, true), fo);
       const Tensor& t = tape.value(o.px_scale);
       host.resize(size_t(t.numel()));
       m_backend.download(host.data(), t.data, t.nbytes());

@@ -435,7 +435,9 @@ TrainResult Trainer::fit() {
                                              " (try a lower learning rate or check the counts)");
   }
   if (tty) std::fputc('\n', stderr);
-  if (m_config.early_stopping && !best_flat.empty() && r.best_epoch + 1 < r.epochs_run) {
+  if (m_config.early_stopping && m_config.restore_best_weights && !best_flat.empty() &&
+      r.best_epoch + 1 < r.epochs_run) {
+    r.restored_best = true;
     ParamStore& ps = m_model.params();
     m_backend.upload(ps.flat_params(), best_flat.data(), best_flat.size() * sizeof(float));
     size_t off = 0;

@@ -51,6 +51,9 @@ struct TrainConfig {
   int64_t early_stopping_patience = 45;
   double early_stopping_min_delta = 0;
   std::string early_stopping_monitor = "elbo_validation";
+  // After early stopping, go back to the weights of the best monitored epoch. scvi-tools (Lightning's
+  // EarlyStopping, checkpointing off) keeps the last epoch's weights; MULTIVI's defaults follow it.
+  bool restore_best_weights = true;
   bool check_val_every_epoch = true;
   int64_t n_epochs_kl_warmup = 400;  // 0: none
   int64_t n_steps_kl_warmup = 0;     // used when n_epochs_kl_warmup is 0
@@ -87,7 +90,8 @@ double kl_weight_for(const TrainConfig& c, int64_t epoch, int64_t global_step);
 struct TrainResult {
   std::map<std::string, std::vector<double>> history;  // per epoch, scvi-tools' key names
   int64_t epochs_run = 0;
-  int64_t best_epoch = -1;  // early stopping: epoch whose weights were restored
+  int64_t best_epoch = -1;  // early stopping: best monitored epoch (its weights restored if restored_best)
+  bool restored_best = false;
   double seconds = 0;
   DataSplit split;
   StepGraphStats graphs;

@@ -84,6 +84,7 @@ TrainConfig multivi_train_config() {
   c.early_stopping = true;
   c.early_stopping_patience = 50;
   c.early_stopping_monitor = "reconstruction_loss_validation";
+  c.restore_best_weights = false;  // scvi-tools keeps the last epoch's weights
   return c;
 }
 

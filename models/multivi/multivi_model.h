@@ -53,7 +53,8 @@ class MultiviModel : public TrainableModel {
 };
 
 // MULTIVI.train()'s defaults (§4.2): 500 epochs, batch 128, AdamW lr 1e-4 eps 1e-8 weight decay 1e-3,
-// KL warm-up over 50 epochs, early stopping on reconstruction_loss_validation with patience 50.
+// KL warm-up over 50 epochs, early stopping on reconstruction_loss_validation with patience 50 (the last
+// epoch's weights are kept, as scvi-tools does).
 TrainConfig multivi_train_config();
 
 }  // namespace cuvi::models

@@ -17,11 +17,17 @@ Adam::Adam(Backend& backend, ParamStore& params, const AdamConfig& config)
     size_t n_trainable = 0;
     for (const ParamEntry& e : params.entries()) n_trainable += e.trainable;
     m_segments_dev = DeviceBuffer(backend, std::max<size_t>(1, 2 * n_trainable) * sizeof(int64_t));
+    if (config.fixed_lr) m_lr_dev = DeviceBuffer(backend, sizeof(double));
   }
   set_lr(config.lr);
 }
 
 void Adam::set_lr(double lr) {
+  if (m_config.fixed_lr) {
+    m_config.lr = lr;
+    if (m_backend.device() == Device::CUDA) m_backend.upload(m_lr_dev.data(), &lr, sizeof(double));
+    return;
+  }
   StepScalars s = m_backend.read_scalars();
   s.lr = lr;
   m_backend.write_scalars(s);
@@ -62,7 +68,7 @@ void Adam::set_used(const std::vector<int>& params_with_grad) {
   }
 }
 
-void Adam::step() {
+void Adam::step(bool advance_step) {
   const int64_t n_seg = static_cast<int64_t>(m_segments.size() / 2);
   ExecContext& ctx = m_backend.ctx();
   if (m_backend.device() == Device::CPU) {
@@ -73,11 +79,12 @@ void Adam::step() {
       const double coef = m_config.clip_norm / (s.grad_norm + 1e-6);
       scale = s.clip_scale = coef < 1.0 ? coef : 1.0;
     }
-    const AdamConstants c = adam_constants(s.lr, m_config.beta1, m_config.beta2, m_config.eps,
+    const double lr = m_config.fixed_lr ? m_config.lr : s.lr;
+    const AdamConstants c = adam_constants(lr, m_config.beta1, m_config.beta2, m_config.eps,
                                            m_config.weight_decay, m_config.decoupled, s.step + 1, scale);
     cpu::adam_step<float>(c, m_params.flat_params(), m_params.flat_grads(), m_params.flat_m(), m_params.flat_v(),
                           m_segments.data(), n_seg);
-    s.step += 1;
+    if (advance_step) s.step += 1;
     return;
   }
   cuda::AdamHyper h{m_config.beta1, m_config.beta2, m_config.eps, m_config.weight_decay, m_config.clip_norm,
@@ -86,8 +93,8 @@ void Adam::step() {
   try {
     cuda::adam_step(static_cast<cudaStream_t>(ctx.stream), h, m_params.flat_params(), m_params.flat_grads(),
                     m_params.flat_m(), m_params.flat_v(), static_cast<const int64_t*>(m_segments_dev.data()), n_seg,
-                    m_max_segment, &s->lr, &s->step, &s->clip_scale, &s->grad_norm, ctx.workspace,
-                    ctx.workspace_bytes, true);
+                    m_max_segment, m_config.fixed_lr ? static_cast<const double*>(m_lr_dev.data()) : &s->lr,
+                    &s->step, &s->clip_scale, &s->grad_norm, ctx.workspace, ctx.workspace_bytes, advance_step);
   } catch (const std::runtime_error& e) {
     fail(e.what());
   }

@@ -177,7 +177,7 @@ size_t plan_step_bytes(Backend& backend, TrainableModel& model, DeviceDataset& d
   tape.begin_step();
   const MiniBatch mb = data.planning_batch(batch_size, plan);
   const StepTensors st = model.record(tape, mb, training);
-  if (training) tape.backward(st.loss);
+  if (training) tape.backward(st.objective != kNoTensor ? st.objective : st.loss);
   return plan.high_water();
 }
 
@@ -209,11 +209,10 @@ bool Trainer::record_step(int64_t b, bool training, bool capturing) {
   tape.apply(op("accumulate_sums"), {st.metrics[0], st.metrics[1], st.metrics[2], kNoTensor, acc_id});
   tape.apply(op("accumulate_sums"), {st.loss, kNoTensor, kNoTensor, kNoTensor, acc_loss_id});
   if (training) {
-    tape.backward(st.loss);
+    tape.backward(st.objective != kNoTensor ? st.objective : st.loss);
     // A new segment table is an upload, which a capture forbids: discard, run eagerly, capture later.
     if (capturing && !m_optimizer->uses(tape.params_with_grad())) return false;
-    m_optimizer->set_used(tape.params_with_grad());
-    m_optimizer->step();
+    m_optimizer->step(tape.params_with_grad());
   }
   return true;
 }
@@ -355,7 +354,8 @@ TrainResult Trainer::fit() {
   m_tape.reset();
   m_arena = Arena(m_backend, need + need / 16 + (1 << 20), "activation");
   m_tape = std::make_unique<Tape>(m_backend, m_arena);
-  m_optimizer = std::make_unique<Adam>(m_backend, m_model.params(), m_config.optimizer);
+  m_optimizer = std::make_unique<OptimizerSet>(m_backend, m_model.params(), m_config.optimizer,
+                                               m_model.extra_optimizers());
   m_graph_stats = StepGraphStats{};
 
   const std::vector<std::string> names = m_model.metric_names();
@@ -435,7 +435,9 @@ TrainResult Trainer::fit() {
                                              " (try a lower learning rate or check the counts)");
   }
   if (tty) std::fputc('\n', stderr);
-  if (m_config.early_stopping && !best_flat.empty() && r.best_epoch + 1 < r.epochs_run) {
+  if (m_config.early_stopping && m_config.restore_best_weights && !best_flat.empty() &&
+      r.best_epoch + 1 < r.epochs_run) {
+    r.restored_best = true;
     ParamStore& ps = m_model.params();
     m_backend.upload(ps.flat_params(), best_flat.data(), best_flat.size() * sizeof(float));
     size_t off = 0;

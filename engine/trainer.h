@@ -11,14 +11,17 @@
 #include <vector>
 
 #include "engine/loader.h"
-#include "engine/optimizer.h"
+#include "engine/optimizer_set.h"
 #include "engine/tape.h"
 
 namespace cuvi {
 
-// What one minibatch contributes: the loss to minimise and per-cell metric vectors (N) to report.
+// What one minibatch contributes: the loss to report and per-cell metric vectors (N). The backward pass
+// starts from `objective` when set (e.g. the VAE loss plus the adversarial classifier's own loss, whose
+// parameters a second optimizer steps), else from `loss`.
 struct StepTensors {
   TensorId loss = kNoTensor;
+  TensorId objective = kNoTensor;
   TensorId metrics[3] = {kNoTensor, kNoTensor, kNoTensor};  // e.g. reconstruction_loss, kl_local, kl_global
 };
 
@@ -32,6 +35,9 @@ class TrainableModel {
   virtual StepTensors record(Tape& tape, const MiniBatch& batch, bool training) = 0;
   // Names of the metrics returned in StepTensors::metrics (empty string = unused).
   virtual std::vector<std::string> metric_names() const = 0;
+  // Parameters stepped by an optimizer of their own in each training step (scvi-tools' adversarial
+  // classifier, scvi-multivi.md §2.5); every other parameter belongs to TrainConfig::optimizer.
+  virtual std::vector<ParamGroup> extra_optimizers() const { return {}; }
 };
 
 struct TrainConfig {
@@ -45,6 +51,9 @@ struct TrainConfig {
   int64_t early_stopping_patience = 45;
   double early_stopping_min_delta = 0;
   std::string early_stopping_monitor = "elbo_validation";
+  // After early stopping, go back to the weights of the best monitored epoch. scvi-tools (Lightning's
+  // EarlyStopping, checkpointing off) keeps the last epoch's weights; MULTIVI's defaults follow it.
+  bool restore_best_weights = true;
   bool check_val_every_epoch = true;
   int64_t n_epochs_kl_warmup = 400;  // 0: none
   int64_t n_steps_kl_warmup = 0;     // used when n_epochs_kl_warmup is 0
@@ -81,7 +90,8 @@ double kl_weight_for(const TrainConfig& c, int64_t epoch, int64_t global_step);
 struct TrainResult {
   std::map<std::string, std::vector<double>> history;  // per epoch, scvi-tools' key names
   int64_t epochs_run = 0;
-  int64_t best_epoch = -1;  // early stopping: epoch whose weights were restored
+  int64_t best_epoch = -1;  // early stopping: best monitored epoch (its weights restored if restored_best)
+  bool restored_best = false;
   double seconds = 0;
   DataSplit split;
   StepGraphStats graphs;
@@ -157,7 +167,7 @@ class Trainer {
   TrainConfig m_config;
   Arena m_arena;
   DeviceBuffer m_acc;  // (8) metric and loss accumulators on the backend
-  std::unique_ptr<Adam> m_optimizer;
+  std::unique_ptr<OptimizerSet> m_optimizer;  // TrainConfig::optimizer and the model's extra groups
   std::unique_ptr<Tape> m_tape;  // one tape for the run: its seed gradient's address is part of the graphs
   std::string m_status;  // progress line prefix
   int64_t m_global_step = 0;

@@ -16,6 +16,7 @@ void register_attention_ops(Registry& r);
 void register_optimizer_ops(Registry& r);
 void register_loader_ops(Registry& r);
 void register_metric_ops(Registry& r);
+void register_multimodal_ops(Registry& r);
 }  // namespace ops
 
 void register_all_ops(Registry& r) {
@@ -31,6 +32,7 @@ void register_all_ops(Registry& r) {
   ops::register_optimizer_ops(r);
   ops::register_loader_ops(r);
   ops::register_metric_ops(r);
+  ops::register_multimodal_ops(r);
 }
 
 }  // namespace cuvi

@@ -1,4 +1,4 @@
-// Ops relu, leaky_relu, gelu, softplus, exp, sigmoid, log1p, log: y = f(x), any shape.
+// Ops relu, leaky_relu, gelu, softplus, exp, sigmoid, log1p, log, sqrt, is_positive: y = f(x), any shape.
 // Params: f[0] = LeakyReLU slope (default 0.01) or the constant added after exp (var_eps 1e-4).
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/unary.h"
@@ -70,7 +70,7 @@ void add(Registry& r, const char* name, std::vector<TestCase> (*tests)(), bool k
                                  {"N1024_H512", {{1024, 512}}, {uniform()}, {}, 1},
                                  {"N1024_G20000", {{1024, 20000}}, {uniform()}, {}, 1}};
   };
-  d.tol = Kind == kRelu || Kind == kLeakyRelu ? Tol::Elementwise : Tol::Transcendental;
+  d.tol = Kind == kRelu || Kind == kLeakyRelu || Kind == kIsPositive ? Tol::Elementwise : Tol::Transcendental;
   d.kinks = kinks;
   r.add(d);
 }
@@ -90,6 +90,9 @@ void register_unary_ops(Registry& r) {
   add<kSigmoid>(r, "sigmoid", [] { return tests_for<kSigmoid>(uniform(-12, 12)); }, false);
   add<kLog1p>(r, "log1p", [] { return tests_for<kLog1p>(uniform(-0.5, 50)); }, false);
   add<kLog>(r, "log", [] { return tests_for<kLog>(loguniform(1e-3, 1e3)); }, false);
+  add<kSqrt>(r, "sqrt", [] { return tests_for<kSqrt>(loguniform(1e-3, 1e3)); }, false);
+  // A step: its derivative is 0 everywhere it exists (finite differences stay off x = 0).
+  add<kIsPositive>(r, "is_positive", [] { return tests_for<kIsPositive>(nonzero(-3, 3)); }, true);
 }
 
 }  // namespace cuvi::ops

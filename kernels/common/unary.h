@@ -1,6 +1,7 @@
 // Elementwise activations shared by the CPU reference (S = double) and CUDA (S = float):
 // value and derivative of ReLU, LeakyReLU, GELU (tanh form, MRVI), softplus (torch threshold 20),
-// exp(x) + c (scvi var activation), sigmoid, log1p, log.
+// exp(x) + c (scvi var activation), sigmoid, log1p, log, sqrt (MULTIVI's Jeffreys penalty), and the
+// indicator x > 0 (binarised accessibility, modality masks; zero derivative).
 #pragma once
 #include <cmath>
 
@@ -8,7 +9,7 @@
 
 namespace cuvi {
 
-enum UnaryKind : int { kRelu, kLeakyRelu, kGelu, kSoftplus, kExp, kSigmoid, kLog1p, kLog };
+enum UnaryKind : int { kRelu, kLeakyRelu, kGelu, kSoftplus, kExp, kSigmoid, kLog1p, kLog, kSqrt, kIsPositive };
 
 // a: LeakyReLU slope, or the constant added after exp.
 template <class S>
@@ -25,6 +26,8 @@ CUVI_HD S unary_value(int kind, S x, S a) {
     case kSigmoid: return x >= S(0) ? S(1) / (S(1) + exp(-x)) : exp(x) / (S(1) + exp(x));
     case kLog1p: return log1p(x);
     case kLog: return log(x);
+    case kSqrt: return sqrt(x);
+    case kIsPositive: return x > S(0) ? S(1) : S(0);
   }
   return x;
 }
@@ -45,6 +48,8 @@ CUVI_HD S unary_deriv(int kind, S x, S y, S a) {
     case kSigmoid: return y * (S(1) - y);
     case kLog1p: return S(1) / (S(1) + x);
     case kLog: return S(1) / x;
+    case kSqrt: return S(0.5) / y;
+    case kIsPositive: return S(0);
   }
   return S(1);
 }

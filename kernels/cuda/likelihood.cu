@@ -1,6 +1,7 @@
 // CUDA likelihood family: per-row sums (one block per row, double tree reduction), tiled backward with
 // broadcast-input partials reduced in tile order (no atomics), and the mixture-of-Gaussians prior.
 // Mirrors kernels/cpu/likelihood.h; the element math is kernels/common/likelihood.h in double.
+#include "kernels/cuda/block_sum.cuh"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/likelihood.h"
 
@@ -14,16 +15,6 @@ __device__ __forceinline__ double arg_at(const LikInputs<float>& in, int i, int6
   return in.mode[i] == kLikAbsent ? in.dflt[i] : static_cast<double>(in.p[i][lik_index(in.mode[i], n, j, C)]);
 }
 
-// Deterministic block sum of one double per thread (blockDim.x == kRowThreads, a power of two).
-__device__ double block_sum(double v, double* sh) {
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-    if (threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
-    __syncthreads();
-  }
-  return sh[0];
-}
 
 __global__ void __launch_bounds__(kRowThreads)
     lik_rows_fwd_kernel(int kind, LikInputs<float> in, double eps, float* __restrict__ ll, int64_t C) {

@@ -27,7 +27,7 @@ void FCLayers::declare(ParamStore& ps, const std::string& prefix, const FCLayers
   }
 }
 
-TensorId FCLayers::forward(Graph& g, TensorId x, TensorId codes) const {
+TensorId FCLayers::forward(Graph& g, TensorId x, TensorId codes, const std::string& site_suffix) const {
   TensorId h = x;
   for (const Layer& L : m_layers) {
     h = g.apply("linear", {h, g.p(L.weight), L.bias >= 0 ? g.p(L.bias) : kNoTensor, L.inject ? codes : kNoTensor});
@@ -40,7 +40,7 @@ TensorId FCLayers::forward(Graph& g, TensorId x, TensorId codes) const {
     if (m_spec.layer_norm) h = g.apply("layernorm", {h, kNoTensor, kNoTensor, kNoTensor}, params_f({m_spec.ln_eps}));
     if (m_spec.activation == Activation::Relu) h = g.apply("relu", {h});
     if (m_spec.activation == Activation::LeakyRelu) h = g.apply("leaky_relu", {h}, params_f({0.01}));
-    if (m_spec.dropout > 0 && g.training) h = g.apply("mul", {h, dropout_mask(g, L.dropout_site, h, m_spec.dropout)});
+    if (m_spec.dropout > 0 && g.training) h = g.apply("mul", {h, dropout_mask(g, L.dropout_site + site_suffix, h, m_spec.dropout)});
   }
   return h;
 }

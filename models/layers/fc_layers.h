@@ -27,7 +27,8 @@ class FCLayers {
  public:
   void declare(ParamStore& ps, const std::string& prefix, const FCLayersSpec& spec);
   // x: (N, n_in); codes: (N, J) i32 one-hot column offsets, or kNoTensor when no covariates.
-  TensorId forward(Graph& g, TensorId x, TensorId codes) const;
+  // site_suffix tells apart the dropout draws of several passes through the same layers in one step.
+  TensorId forward(Graph& g, TensorId x, TensorId codes, const std::string& site_suffix = "") const;
   const FCLayersSpec& spec() const { return m_spec; }
   // Linear weight ids of each layer (LinearSCVI loadings, decoder L2 penalties).
   std::vector<int> weights() const;

@@ -24,11 +24,15 @@ struct Graph {
   const ParamStore& params;
   bool training = true;
   const NoiseSource* noise = nullptr;
+  // Parameters enter as constants: gradients still flow through the network to its inputs but not
+  // into its weights (scvi-tools' adversarial fool loss, which only the VAE optimizer steps).
+  bool frozen_params = false;
 
   // Trainable parameters enter with their gradient buffer; buffers (running statistics) as inputs.
   TensorId p(int id) const {
     const ParamEntry& e = params.entry(id);
-    return e.trainable ? tape.param(params.value(id), params.grad(id), id) : tape.input(params.value(id));
+    return e.trainable && !frozen_params ? tape.param(params.value(id), params.grad(id), id)
+                                         : tape.input(params.value(id));
   }
   TensorId apply(const char* op_name, std::initializer_list<TensorId> in, const OpParams& prm = {}) const {
     return tape.apply1(op_name, in, prm);

@@ -125,9 +125,14 @@ std::string ScviConfig::describe() const {
 }
 
 CovariateLayout CovariateLayout::of(const ScviConfig& c) {
+  std::vector<int64_t> sizes{c.n_batch};
+  for (int64_t n : c.n_cats_per_cov) sizes.push_back(n);
+  return of_sizes(sizes);
+}
+
+CovariateLayout CovariateLayout::of_sizes(const std::vector<int64_t>& sizes) {
   CovariateLayout l;
-  l.sizes.push_back(c.n_batch);
-  for (int64_t n : c.n_cats_per_cov) l.sizes.push_back(n);
+  l.sizes = sizes;
   for (int64_t n : l.sizes) {
     if (n > 1) {
       l.offsets.push_back(l.columns);

@@ -49,6 +49,8 @@ struct CovariateLayout {
   int64_t n_codes = 0;           // categoricals that contribute columns (J)
 
   static CovariateLayout of(const ScviConfig& c);
+  // sizes: [n_batch] + categories of each categorical covariate.
+  static CovariateLayout of_sizes(const std::vector<int64_t>& sizes);
   // Appends the J code columns of one cell: offset + category for each contributing categorical.
   // batch first, then cat_covs in n_cats_per_cov order.
   void encode(int32_t batch, const int32_t* cat_covs, int32_t* out) const;

@@ -1,6 +1,8 @@
 // ScviModel implementation: parameter setup, minibatch inputs, the training step's loss and metrics.
 #include "models/scvi/scvi_model.h"
 
+#include "models/layers/transform_batch.h"
+
 #include <cmath>
 
 namespace cuvi::models {
@@ -21,14 +23,7 @@ ScviInputs ScviModel::inputs(Tape& tape, const MiniBatch& mb, int64_t transform_
   in.labels = tape.input(Tensor(mb.labels.data, DType::I32, mb.labels.device, col));
   if (mb.cont.defined()) in.cont = tape.input(mb.cont);
   if (transform_batch >= 0) {
-    CUVI_CHECK(transform_batch < config().n_batch, "transform_batch code out of range");
-    const CovariateLayout& l = m_module.layout();
-    if (l.offsets[0] >= 0 && in.enc_codes != kNoTensor) {
-      OpParams p;
-      p.i[0] = 0;
-      p.i[1] = l.offsets[0] + transform_batch;
-      in.dec_codes = tape.apply1("replace_column", {in.enc_codes}, p);
-    }
+    in.dec_codes = codes_with_batch(tape, in.enc_codes, m_module.layout(), transform_batch);
     OpParams q;
     q.i[0] = 0;
     q.i[1] = transform_batch;

@@ -7,7 +7,7 @@
 
 #include "tests/models/test_scvi_de_util.h"
 #include "tools/workflow/result_table.h"
-#include "tools/workflow/scvi_de_stats.h"
+#include "tools/workflow/de_stats.h"
 
 namespace cuvi::workflow {
 namespace {

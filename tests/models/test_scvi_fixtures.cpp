@@ -4,12 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <set>
 
 #include "engine/optimizer.h"
 #include "models/scvi/scvi_model.h"
-#include "tests/models/fixture_reader.h"
+#include "tests/models/parity_case.h"
 #include "tests/models/parity_compare.h"
 
 namespace cuvi::test {
@@ -17,20 +16,6 @@ namespace {
 
 using models::ScviConfig;
 
-struct Case {
-  std::string name, path;
-};
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
-
-std::vector<Case> cases() {
-  std::vector<Case> v;
-  const std::string dir = fixture_dir("scvi");
-  if (!std::filesystem::exists(dir)) return v;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    if (e.path().extension() == ".h5") v.push_back({e.path().stem().string(), e.path().string()});
-  std::sort(v.begin(), v.end(), [](const Case& a, const Case& b) { return a.name < b.name; });
-  return v;
-}
 
 ScviConfig config_of(const io::Node& root) {
   const io::Node c = root.open("config");
@@ -63,7 +48,7 @@ ScviConfig config_of(const io::Node& root) {
   return close_to(got, ref, what, rtol, atol_scale);
 }
 
-class ScviFixture : public ::testing::TestWithParam<Case> {};
+class ScviFixture : public ::testing::TestWithParam<FixtureCase> {};
 
 struct FixtureRun {
   std::unique_ptr<Backend> backend = make_cpu_backend(0, 2);
@@ -120,22 +105,10 @@ struct FixtureRun {
     return mb;
   }
   models::NoiseSource noise(const std::string& group, std::vector<HostArray>& keep) {
-    models::NoiseSource ns;
-    const io::Node g = root.open(group);
-    keep.reserve(16);
-    for (const std::string& name : g.members()) {
-      keep.push_back(read_array(g.open(name)));
-      ns.tensors[name] = Tensor(keep.back().v.data(), DType::F32, Device::CPU, keep.back().shape);
-    }
-    return ns;
+    return recorded_noise(root, group, keep);
   }
 };
 
-std::vector<float> host(const Tape& t, TensorId id) {
-  const Tensor& v = t.value(id);
-  const float* p = v.ptr<float>();
-  return std::vector<float>(p, p + v.numel());
-}
 
 TEST_P(ScviFixture, ForwardLossAndGradientsMatchScviTools) {
   FixtureRun r(GetParam().path);
@@ -147,17 +120,17 @@ TEST_P(ScviFixture, ForwardLossAndGradientsMatchScviTools) {
   models::Graph g{tape, r.model->params(), true, &ns};
   const models::ScviOutputs o = r.model->module().forward(g, r.model->inputs(tape, r.minibatch()));
   auto fwd = [&](const char* name) { return read_array(r.root.open(std::string("forward/") + name)); };
-  EXPECT_TRUE(close(host(tape, o.qz_m), fwd("qz_m"), "qz_m"));
-  EXPECT_TRUE(close(host(tape, o.qz_v), fwd("qz_v"), "qz_v"));
-  EXPECT_TRUE(close(host(tape, o.z), fwd("z"), "z"));
-  EXPECT_TRUE(close(host(tape, o.library), fwd("library"), "library"));
-  EXPECT_TRUE(close(host(tape, o.px_scale), fwd("px_scale"), "px_scale"));
-  EXPECT_TRUE(close(host(tape, o.px_rate), fwd("px_rate"), "px_rate"));
+  EXPECT_TRUE(close(host_values(tape, o.qz_m), fwd("qz_m"), "qz_m"));
+  EXPECT_TRUE(close(host_values(tape, o.qz_v), fwd("qz_v"), "qz_v"));
+  EXPECT_TRUE(close(host_values(tape, o.z), fwd("z"), "z"));
+  EXPECT_TRUE(close(host_values(tape, o.library), fwd("library"), "library"));
+  EXPECT_TRUE(close(host_values(tape, o.px_scale), fwd("px_scale"), "px_scale"));
+  EXPECT_TRUE(close(host_values(tape, o.px_rate), fwd("px_rate"), "px_rate"));
   if (o.px_dropout != kNoTensor) {
-    EXPECT_TRUE(close(host(tape, o.px_dropout), fwd("px_dropout"), "px_dropout"));
+    EXPECT_TRUE(close(host_values(tape, o.px_dropout), fwd("px_dropout"), "px_dropout"));
   }
   if (o.theta != kNoTensor) {
-    std::vector<float> theta = host(tape, o.theta);
+    std::vector<float> theta = host_values(tape, o.theta);
     if (int64_t(theta.size()) == r.G) {  // per-gene theta, broadcast like the fixture
       std::vector<float> b(r.N * r.G);
       for (int64_t i = 0; i < r.N * r.G; ++i) b[i] = theta[i % r.G];
@@ -166,15 +139,15 @@ TEST_P(ScviFixture, ForwardLossAndGradientsMatchScviTools) {
     EXPECT_TRUE(close(theta, fwd("px_r"), "theta"));
   }
   if (!r.cfg.use_observed_lib_size) {
-    EXPECT_TRUE(close(host(tape, o.ql_m), fwd("ql_m"), "ql_m"));
-    EXPECT_TRUE(close(host(tape, o.ql_v), fwd("ql_v"), "ql_v"));
-    EXPECT_TRUE(close(host(tape, o.kl_l), fwd("kl_l"), "kl_l"));
+    EXPECT_TRUE(close(host_values(tape, o.ql_m), fwd("ql_m"), "ql_m"));
+    EXPECT_TRUE(close(host_values(tape, o.ql_v), fwd("ql_v"), "ql_v"));
+    EXPECT_TRUE(close(host_values(tape, o.kl_l), fwd("kl_l"), "kl_l"));
   }
-  std::vector<float> rec = host(tape, o.log_lik);
+  std::vector<float> rec = host_values(tape, o.log_lik);
   for (float& v : rec) v = -v;
   EXPECT_TRUE(close(rec, fwd("rec_loss"), "rec_loss"));
-  EXPECT_TRUE(close(host(tape, o.kl_z), fwd("kl_z"), "kl_z"));
-  EXPECT_TRUE(close(host(tape, o.loss), fwd("loss"), "loss"));
+  EXPECT_TRUE(close(host_values(tape, o.kl_z), fwd("kl_z"), "kl_z"));
+  EXPECT_TRUE(close(host_values(tape, o.loss), fwd("loss"), "loss"));
 
   // Gradients: the same set of parameters, the same values.
   tape.backward(o.loss);
@@ -183,29 +156,8 @@ TEST_P(ScviFixture, ForwardLossAndGradientsMatchScviTools) {
   for (int id : tape.params_with_grad()) ours.insert(ps.entry(id).name);
   for (const std::string& k : r.root.open("grads").members()) theirs.insert(k);
   EXPECT_EQ(ours, theirs) << "parameters receiving a gradient differ from scvi-tools'";
-  for (const std::string& k : theirs) {
-    const int id = ps.find(k);
-    if (id < 0) continue;
-    const Tensor gt = ps.grad(id);
-    const std::vector<float> grad(gt.ptr<float>(), gt.ptr<float>() + gt.numel());
-    const HostArray ref = read_array(r.root.open("grads/" + k));
-    const std::string layer = k.substr(0, k.size() - std::string(".0.bias").size());
-    if (k.size() > 7 && k.compare(k.size() - 7, 7, ".0.bias") == 0 && ps.find(layer + ".1.weight") >= 0) {
-      // A bias followed by training-mode BatchNorm has an exactly zero gradient (the batch mean
-      // removes it); both sides hold rounding noise, which must be tiny next to the weight's gradient.
-      const HostArray w = read_array(r.root.open("grads/" + layer + ".0.weight"));
-      double rms = 0;
-      for (float v : w.v) rms += double(v) * v;
-      rms = std::sqrt(rms / w.v.size());
-      for (size_t i = 0; i < grad.size(); ++i) {
-        EXPECT_LT(std::fabs(grad[i]), 1e-4 * rms) << k << "[" << i << "]";
-        EXPECT_LT(std::fabs(ref.v[i]), 1e-4 * rms) << k << "[" << i << "] (scvi-tools)";
-      }
-      continue;
-    }
-    // Gradients sum over cells and genes: tolerance 1e-3 relative plus 1e-4 of the mean magnitude.
-    EXPECT_TRUE(close(grad, ref, "grad " + k, 1e-3, 1e-4));
-  }
+  for (const std::string& k : theirs)
+    if (ps.find(k) >= 0) expect_gradient_matches(ps, r.root, k);
   // BatchNorm running statistics after the training-mode forward (layers that ran).
   for (const std::string& k : r.root.open("buffers_after").members()) {
     const int id = ps.find(k);
@@ -227,7 +179,7 @@ TEST_P(ScviFixture, ThreeAdamStepsMatchScviTools) {
     const models::NoiseSource ns = r.noise("steps/" + std::to_string(k) + "/noise", keep);
     models::Graph g{tape, r.model->params(), true, &ns};
     const models::ScviOutputs o = r.model->module().forward(g, r.model->inputs(tape, r.minibatch()));
-    EXPECT_NEAR(host(tape, o.loss)[0], losses.v[k], 1e-4 * std::fabs(losses.v[k])) << "loss of step " << k;
+    EXPECT_NEAR(host_values(tape, o.loss)[0], losses.v[k], 1e-4 * std::fabs(losses.v[k])) << "loss of step " << k;
     tape.backward(o.loss);
     opt.set_used(tape.params_with_grad());
     opt.step();
@@ -242,8 +194,8 @@ TEST_P(ScviFixture, ThreeAdamStepsMatchScviTools) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(ScviTools, ScviFixture, ::testing::ValuesIn(cases()),
-                         [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(ScviTools, ScviFixture, ::testing::ValuesIn(fixture_cases("scvi")),
+                         [](const ::testing::TestParamInfo<FixtureCase>& i) { return i.param.name; });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ScviFixture);
 
 }  // namespace

@@ -84,6 +84,12 @@ std::set<std::string> merge(std::initializer_list<std::set<std::string>> sets) {
   return out;
 }
 
+std::string model_kind_in(const Argv& argv) {
+  for (size_t i = 0; i + 1 < argv.size(); ++i)
+    if (argv[i] == "--model") return workflow::read_model_file(argv[i + 1]).kind;
+  return "";
+}
+
 bool wants_help(const Argv& argv) {
   for (const auto& a : argv)
     if (a == "-h" || a == "--help") return true;

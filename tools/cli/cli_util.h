@@ -28,5 +28,8 @@ void info(bool quiet, const std::string& line);  // one line on stderr
 std::vector<int32_t> read_cell_indices(const std::string& path, int64_t n_cells);
 std::set<std::string> merge(std::initializer_list<std::set<std::string>> sets);
 bool wants_help(const Argv& argv);
+// The kind of the model file named by --model ("cuvi.scvi", ...), "" without --model (a missing or
+// unreadable file fails with its message).
+std::string model_kind_in(const Argv& argv);
 
 }  // namespace cuvi::cli

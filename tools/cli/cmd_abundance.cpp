@@ -23,7 +23,7 @@ workflow::MrviInference open(const Args& a, Backend& backend) {
 
 }  // namespace
 
-int cmd_da(const Argv& argv) {
+int da_mrvi(const Argv& argv) {
   if (argv.empty() || wants_help(argv)) {
     std::fputs(
         "usage: cuvi da --model MRVI_MODEL --data FILE --out da.nc [options]\n"

@@ -4,6 +4,7 @@
 
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/de_options.h"
 #include "tools/workflow/output.h"
 #include "tools/workflow/model_file.h"
 #include "tools/workflow/scvi_de.h"
@@ -27,6 +28,7 @@ const char* kHelp =
     "  --n-samples-overall 5000   posterior scale samples per group\n"
     "  --weights uniform          importance weights are not implemented\n"
     "  --out DE.csv               the table: gene index, scvi-tools' columns, rows sorted per comparison\n"
+    "MULTIVI models: MULTIVI's defaults (change mode, delta 0.25, pseudocounts 1e-6); --rna-data/--atac-data\n"
     "  --h5ad-out OUT.h5ad        also a copy of --data with the table in uns[--uns-key] (default\n"
     "                             'differential_expression')\n"
     "  --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N --quiet\n"
@@ -40,39 +42,15 @@ int cmd_de(const Argv& argv) {
     std::fputs((std::string(kHelp) + "\n" + kMrviDeHelp).c_str(), argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
-  // An MRVI model takes the counterfactual form (cmd_de_mrvi.cpp).
-  for (size_t i = 0; i + 1 < argv.size(); ++i)
-    if (argv[i] == "--model" && workflow::read_model_file(argv[i + 1]).kind == workflow::kMrviKind) return de_mrvi(argv);
-  const Args a(argv,
-               {"model", "data", "groupby", "group2", "mode", "delta", "fdr-target", "pseudocounts", "threshold-counts",
-                "test-mode", "n-samples-overall", "weights", "out", "h5ad-out", "uns-key", "batch-size", "seed", "device",
-                "threads"},
-               {"batch-correction", "quiet", "strict-counts"}, {"group1"});
+  // MRVI models take the counterfactual form (cmd_de_mrvi.cpp), MULTIVI models cmd_da.cpp's.
+  if (model_kind_in(argv) == workflow::kMrviKind) return de_mrvi(argv);
+  if (model_kind_in(argv) == workflow::kMultiviKind) return de_multivi(argv);
+  const Args a(argv, merge({kDeOptions, {"model", "data", "out", "h5ad-out", "uns-key", "batch-size", "seed", "device",
+                                         "threads"}}),
+               merge({kDeFlags, {"quiet", "strict-counts"}}), kDeLists);
   const bool quiet = a.flag("quiet");
-  const std::string weights = a.str("weights", "uniform");
-  CUVI_CHECK(weights == "uniform", "--weights '" + weights +
-                                       "': importance-weighted DE is not implemented in cuvi; use uniform (the default)");
   const std::string out = a.required("out");
-  workflow::DeOptions o;
-  o.groupby = a.required("groupby");
-  o.group1 = a.list("group1");
-  o.group2 = a.str("group2");
-  o.mode = a.str("mode", "vanilla");
-  const std::string delta = a.str("delta", "0.25");
-  if (delta == "auto" || delta == "None")
-    o.delta.reset();
-  else
-    o.delta = a.number("delta", 0.25);
-  o.fdr_target = a.number("fdr-target", 0.05);
-  if (a.has("pseudocounts")) o.pseudocounts = a.number("pseudocounts", 0);
-  o.threshold_counts = a.number("threshold-counts", 0.01);
-  o.test_mode = a.str("test-mode", "three");
-  o.batch_correction = a.flag("batch-correction");
-  o.n_samples_overall = a.integer("n-samples-overall", 5000);
-  o.seed = uint64_t(a.integer("seed", 0));
-  o.batch_size = a.integer("batch-size", 128);
-  CUVI_CHECK(o.batch_size >= 1, "--batch-size must be positive");
-
+  const workflow::DeOptions o = de_options_from(a, workflow::DeOptions{});
   auto backend = backend_from(a, quiet);
   workflow::ScviInference inf =
       open_inference(a, *backend, o.seed, o.batch_size);

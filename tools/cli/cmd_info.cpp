@@ -7,6 +7,7 @@
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
 #include "tools/workflow/mrvi_file.h"
+#include "tools/workflow/multivi_file.h"
 #include "tools/workflow/scvi_file.h"
 
 namespace cuvi::cli {
@@ -54,6 +55,7 @@ int cmd_info(const Argv& argv) {
   const std::string path = a.positionals()[0];
   workflow::ModelFile f = workflow::read_model_file(path);
   const bool mrvi = f.kind == workflow::kMrviKind;
+  const bool multivi = f.kind == workflow::kMultiviKind;
   CUVI_CHECK(mrvi || !a.has("data"), "--data applies to MRVI models (sample covariates), not to " + path);
   CUVI_CHECK(a.has("data") || !a.has("sample-cov-keys"), "--sample-cov-keys needs --data");
   // Everything that can fail runs before the first line is printed.
@@ -63,8 +65,10 @@ int cmd_info(const Argv& argv) {
                                                             a.flag("strict-counts"));
     samples = workflow::sample_table(d, a.list("sample-cov-keys"));
   }
-  std::printf("%s\n%s\n", path.c_str(),
-              mrvi ? workflow::mrvi_from(f).config.describe().c_str() : workflow::scvi_from(f).config.describe().c_str());
+  const std::string described = mrvi      ? workflow::mrvi_from(f).config.describe()
+                                : multivi ? workflow::multivi_from(f).config.describe()
+                                          : workflow::scvi_from(f).config.describe();
+  std::printf("%s\n%s\n", path.c_str(), described.c_str());
   const auto& r = f.registry;
   std::printf("data registry:\n  counts: %s%s\n", r.keys.layer.empty() ? "X" : ("layer " + r.keys.layer).c_str(),
               r.keys.modality.empty() ? "" : (" of modality " + r.keys.modality).c_str());
@@ -78,6 +82,12 @@ int cmd_info(const Argv& argv) {
     std::printf("  categorical covariates: %s\n  continuous covariates: %s\n",
                 keys(r.keys.categorical_covariate_keys).c_str(), keys(r.keys.continuous_covariate_keys).c_str());
   std::printf("  genes: %s\n", head(r.genes).c_str());
+  if (multivi)
+    std::printf("  regions: %s\n  modalities: %s (%s), %s (%s); modality column '%s'\n", head(r.regions).c_str(),
+                r.keys.multiome.rna_modality.c_str(), r.keys.layer.empty() ? "X" : r.keys.layer.c_str(),
+                r.keys.multiome.atac_modality.c_str(),
+                r.keys.multiome.atac_layer.empty() ? "X" : r.keys.multiome.atac_layer.c_str(),
+                r.keys.multiome.modality_key.c_str());
   if (mrvi) print_samples(samples, a.has("data") ? a.str("data") : std::string("the training data"));
   std::printf("training:\n");
   for (const auto& [k, v] : f.info) std::printf("  %s: %s\n", k.c_str(), v.c_str());

@@ -51,10 +51,14 @@ int cmd_latent(const Argv& argv) {
         "  --n-samples S          also write S posterior samples as obsm['<key>_sample_<k>']\n"
         "  --mc-samples 5000      samples averaged for the mean of a 'ln' latent\n"
         "MRVI models: u and z (z = z_base(u) + eps(u, the cell's own sample))\n"
-        "  --obsm-key-u X_mrvi_u --obsm-key-z X_mrvi_z\n",
+        "  --obsm-key-u X_mrvi_u --obsm-key-z X_mrvi_z\n"
+        "MULTIVI models: a new .h5ad over the cells (genes + regions, obs['modality'])\n"
+        "  --obsm-key X_multivi     --modality joint|expression|accessibility (default joint)\n"
+        "  --rna-data FILE --atac-data FILE   RNA-only / ATAC-only cells added to --data\n",
         argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
+  if (model_kind_in(argv) == workflow::kMultiviKind) return latent_multivi(argv);
   const Args a(argv, {"model", "data", "out", "obsm-key", "obsm-key-u", "obsm-key-z", "give-mean", "n-samples",
                       "mc-samples", "batch-size", "seed", "device", "threads"},
                {"quiet", "strict-counts"});

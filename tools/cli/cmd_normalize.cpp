@@ -21,10 +21,14 @@ int cmd_normalize(const Argv& argv) {
         "  --genes G...              only these genes (var names); written as X of a new file\n"
         "  --layer-key scvi_normalized  layer name of the result (mrvi_normalized for MRVI models)\n"
         "  --batch-size 128 --seed 0 --device auto|cpu|cuda --threads N --quiet\n"
-        "  --strict-counts      refuse non-integer counts (default: use them with a warning)\n",
+        "  --strict-counts      refuse non-integer counts (default: use them with a warning)\n"
+        "MULTIVI models: px_scale at the posterior mean (imputed for ATAC-only cells) as layer\n"
+        "  'multivi_normalized' of a new .h5ad over the genes; --transform-batch B... --genes G...\n"
+        "  --use-z-mean true --indices FILE (only these 0-based rows) --rna-data FILE --atac-data FILE\n",
         argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
+  if (model_kind_in(argv) == workflow::kMultiviKind) return normalize_multivi(argv);
   const Args a(argv, {"model", "data", "out", "library-size", "n-samples", "layer-key", "batch-size", "seed", "device",
                       "threads"},
                {"quiet", "strict-counts"}, {"transform-batch", "genes"});

@@ -16,13 +16,15 @@ int cmd_simulate(const Argv& argv) {
         "  --library-median 1500 --atac-peaks 0 --seed 0\n"
         "obs: cell_type, batch, donor, condition (ctrl/stim), sex, age, true_library\n"
         "var: marker_of, is_de, de_log2fc (stim vs ctrl), base_log_expression, theta\n"
-        "X and layers['counts']: NB counts; obsm['atac'] when --atac-peaks > 0\n",
+        "X and layers['counts']: NB counts; obsm['atac'] when --atac-peaks > 0\n"
+        "  --multiome     with --atac-peaks: MULTIVI's layout instead (X = genes then peaks, sparse,\n"
+        "                 var['feature_types'] Gene Expression / Peaks; cuvi train multivi reads it)\n",
         stdout);
     return 0;
   }
   const Args a(argv, {"out", "n-cells", "n-genes", "n-cell-types", "n-batches", "n-donors", "de-fraction", "de-lfc",
                       "marker-lfc", "batch-effect", "library-median", "atac-peaks", "seed"},
-               {"quiet"});
+               {"quiet", "multiome"});
   workflow::SimulationConfig c;
   c.n_cells = a.integer("n-cells", c.n_cells);
   c.n_genes = a.integer("n-genes", c.n_genes);
@@ -38,7 +40,7 @@ int cmd_simulate(const Argv& argv) {
   c.seed = uint64_t(a.integer("seed", 0));
   const std::string out = a.required("out");
   const workflow::SimulatedData d = workflow::simulate(c);
-  workflow::write_simulation(d, c, out);
+  workflow::write_simulation(d, c, out, a.flag("multiome"));
   const double density = double(d.counts.data.size()) / double(d.counts.n_rows * d.counts.n_cols);
   info(a.flag("quiet"), "simulated " + std::to_string(c.n_cells) + " cells x " + std::to_string(c.n_genes) +
                             " genes (" + std::to_string(int(density * 100)) + "% non-zero), " +

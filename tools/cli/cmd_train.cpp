@@ -14,6 +14,7 @@ namespace {
 const char* kHelp =
     "usage: cuvi train scvi|linear-scvi --data FILE --out MODEL [options]\n"
     "       cuvi train mrvi --data FILE --sample-key COL --out MODEL [options]   (cuvi train mrvi --help)\n"
+    "       cuvi train multivi --data FILE --out MODEL [options]                 (cuvi train multivi --help)\n"
     "data:\n"
     "  --data FILE                  .h5ad, 10x .h5 or .h5mu with raw counts\n"
     "  --layer NAME                 counts in layers/NAME ('raw' for raw/X; default X)\n"
@@ -95,8 +96,9 @@ int cmd_train(const Argv& argv) {
   const std::string kind = argv[0];
   const Argv rest(argv.begin() + 1, argv.end());
   if (kind == "mrvi") return train_mrvi(rest);
+  if (kind == "multivi") return train_multivi(rest);
   CUVI_CHECK(kind == "scvi" || kind == "linear-scvi",
-             "unknown model '" + kind + "' (this version trains: scvi, linear-scvi, mrvi)");
+             "unknown model '" + kind + "' (this version trains: scvi, linear-scvi, mrvi, multivi)");
   return train_scvi(kind, rest);
 }
 

@@ -16,14 +16,15 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"train", cuvi::cli::cmd_train, "train SCVI, LinearSCVI or MRVI on raw counts and write a model file"},
-    {"latent", cuvi::cli::cmd_latent, "write the latent representation (obsm['X_scVI']; MRVI: X_mrvi_u, X_mrvi_z)"},
+    {"train", cuvi::cli::cmd_train, "train SCVI, LinearSCVI, MRVI or MULTIVI on raw counts and write a model file"},
+    {"latent", cuvi::cli::cmd_latent, "write the latent representation (obsm['X_scVI']; MRVI: X_mrvi_u, X_mrvi_z; MULTIVI: X_multivi)"},
     {"normalize", cuvi::cli::cmd_normalize, "write denoised, normalized expression as a layer"},
     {"de", cuvi::cli::cmd_de, "differential expression between groups of cells (scvi-tools' tables)"},
+    {"da", cuvi::cli::cmd_da, "MULTIVI differential accessibility; MRVI differential abundance of samples (netCDF)"},
+    {"accessibility", cuvi::cli::cmd_accessibility, "MULTIVI accessibility estimates (imputed for RNA-only cells)"},
     {"evaluate", cuvi::cli::cmd_evaluate, "model fit: ELBO, reconstruction error, marginal log-likelihood"},
     {"sample", cuvi::cli::cmd_sample, "posterior predictive counts as layers"},
     {"distances", cuvi::cli::cmd_distances, "MRVI local sample distances per cell and per group (netCDF)"},
-    {"da", cuvi::cli::cmd_da, "MRVI differential abundance of samples and sample covariates per cell (netCDF)"},
     {"outliers", cuvi::cli::cmd_outliers, "MRVI admissibility of every cell-sample pair (netCDF)"},
     {"loadings", cuvi::cli::cmd_loadings, "write a LinearSCVI model's gene loadings as CSV"},
     {"info", cuvi::cli::cmd_info, "show a model's configuration, data registry and training history"},

@@ -12,18 +12,24 @@ namespace cuvi::cli {
 const std::set<std::string> kTrainOptions = {
     "data", "out", "max-epochs", "batch-size", "train-size", "validation-indices", "early-stopping-patience",
     "early-stopping-min-delta", "lr", "weight-decay", "eps", "gradient-clip-val", "n-epochs-kl-warmup",
-    "n-steps-kl-warmup", "seed", "device", "threads", "memory-budget"};
-const std::set<std::string> kTrainFlags = {"early-stopping", "quiet", "no-cuda-graph", "strict-counts"};
+    "n-steps-kl-warmup", "seed", "device", "threads", "memory-budget", "restore-best-weights"};
+const std::set<std::string> kTrainFlags = {"early-stopping", "no-early-stopping", "quiet", "no-cuda-graph",
+                                           "strict-counts"};
 
 std::string train_options_help(const TrainConfig& d) {
   std::ostringstream s;
   s << "training:\n"
-    << "  --max-epochs E (default min(round(20000/n*400), 400))  --batch-size " << d.batch_size
+    << "  --max-epochs E (default "
+    << (d.max_epochs > 0 ? std::to_string(d.max_epochs) : std::string("min(round(20000/n*400), 400)"))
+    << ")  --batch-size " << d.batch_size
     << "  --train-size 0.9\n"
     << "  --validation-indices FILE    0-based cells to validate on, one per line (e.g. scvi-tools'\n"
     << "                               model.validation_indices); every other cell trains\n"
-    << "  --early-stopping [--early-stopping-patience " << d.early_stopping_patience
-    << " --early-stopping-min-delta 0]\n"
+    << (d.early_stopping ? "  --no-early-stopping (on by default: " + d.early_stopping_monitor + ",\n   "
+                         : std::string("  --early-stopping ("))
+    << " --early-stopping-patience " << d.early_stopping_patience << " --early-stopping-min-delta 0)\n"
+    << "  --restore-best-weights " << (d.restore_best_weights ? "true" : "false")
+    << "  after early stopping, the best epoch's weights (false: the last epoch's)\n"
     << "  --lr " << d.optimizer.lr << " --weight-decay " << d.optimizer.weight_decay << " --eps " << d.optimizer.eps
     << " --gradient-clip-val " << d.optimizer.clip_norm << " (0: none)\n"
     << "  --n-epochs-kl-warmup " << d.n_epochs_kl_warmup << " --n-steps-kl-warmup S\n"
@@ -36,15 +42,18 @@ std::string train_options_help(const TrainConfig& d) {
 
 TrainConfig train_config_from(const Args& a, const TrainConfig& d, int64_t n_cells) {
   TrainConfig tc = d;
-  tc.max_epochs = a.integer("max-epochs", 0);
+  tc.max_epochs = a.integer("max-epochs", d.max_epochs);
   tc.batch_size = a.integer("batch-size", d.batch_size);
   tc.train_size = a.number("train-size", 0);
   if (a.has("validation-indices")) {
     CUVI_CHECK(!a.has("train-size"), "--validation-indices and --train-size both set the split; give one");
     tc.validation_cells = read_cell_indices(a.str("validation-indices"), n_cells);
   }
-  tc.early_stopping = a.flag("early-stopping");
+  CUVI_CHECK(!(a.flag("early-stopping") && a.flag("no-early-stopping")),
+             "--early-stopping and --no-early-stopping contradict each other");
+  tc.early_stopping = (d.early_stopping || a.flag("early-stopping")) && !a.flag("no-early-stopping");
   tc.early_stopping_patience = a.integer("early-stopping-patience", d.early_stopping_patience);
+  tc.restore_best_weights = parse_bool(a, "restore-best-weights", d.restore_best_weights);
   tc.early_stopping_min_delta = a.number("early-stopping-min-delta", 0);
   tc.n_epochs_kl_warmup = a.integer("n-epochs-kl-warmup", d.n_epochs_kl_warmup);
   tc.n_steps_kl_warmup = a.integer("n-steps-kl-warmup", 0);
@@ -106,7 +115,7 @@ void report_training(bool quiet, const std::string& model, const TrainResult& r,
                     std::to_string(r.graphs.nodes) + " operations per training step), " +
                     std::to_string(r.graphs.replayed) + " steps replayed, " + std::to_string(r.graphs.eager) +
                     " run op by op");
-  if (r.best_epoch >= 0 && r.best_epoch + 1 < r.epochs_run)
+  if (r.restored_best)
     info(quiet, "early stopping: restored the weights of epoch " + std::to_string(r.best_epoch + 1));
   info(quiet, "model written to " + out);
 }

@@ -55,6 +55,7 @@ void save_model_file(const std::string& path, const std::string& kind, const std
     c.tensors[e.name] = std::move(t);
   }
   c.strings["genes"] = reg.genes;
+  if (!reg.regions.empty()) c.strings["regions"] = reg.regions;
   c.strings["batch_categories"] = reg.batch_categories;
   c.strings["label_categories"] = reg.label_categories;
   c.strings["sample_categories"] = reg.sample_categories;
@@ -70,6 +71,10 @@ void save_model_file(const std::string& path, const std::string& kind, const std
   c.strings["setup.sample_key"] = one(keys.sample_key);
   c.strings["setup.categorical_covariate_keys"] = keys.categorical_covariate_keys;
   c.strings["setup.continuous_covariate_keys"] = keys.continuous_covariate_keys;
+  if (keys.multiome.enabled) {
+    const MultiomeKeys& m = keys.multiome;
+    c.strings["setup.multiome"] = {m.rna_modality, m.atac_modality, m.atac_layer, m.modality_key};
+  }
   put_samples(c, samples);
   c.history = history;
   io::write_checkpoint(path, c);
@@ -98,6 +103,7 @@ ModelFile read_model_file(const std::string& path) {
   auto scalar = [](const std::vector<std::string>& v) { return v.empty() ? std::string() : v[0]; };
   DataRegistry& r = f.registry;
   r.genes = list("genes");
+  r.regions = optional("regions");
   r.batch_categories = list("batch_categories");
   r.label_categories = list("label_categories");
   r.sample_categories = optional("sample_categories");
@@ -110,6 +116,15 @@ ModelFile read_model_file(const std::string& path) {
   r.keys.sample_key = scalar(optional("setup.sample_key"));
   r.keys.categorical_covariate_keys = list("setup.categorical_covariate_keys");
   r.keys.continuous_covariate_keys = list("setup.continuous_covariate_keys");
+  const auto mk = optional("setup.multiome");
+  if (!mk.empty()) {
+    CUVI_CHECK(mk.size() == 4, path + ": damaged model file: setup.multiome has the wrong length");
+    r.keys.multiome.enabled = true;
+    r.keys.multiome.rna_modality = mk[0];
+    r.keys.multiome.atac_modality = mk[1];
+    r.keys.multiome.atac_layer = mk[2];
+    r.keys.multiome.modality_key = mk[3];
+  }
   for (size_t k = 0; k < r.keys.categorical_covariate_keys.size(); ++k)
     r.covariate_categories.push_back(list("covariate_categories." + std::to_string(k)));
   SampleTable& t = f.samples;

@@ -14,10 +14,11 @@ namespace cuvi::workflow {
 
 constexpr const char* kScviKind = "cuvi.scvi";
 constexpr const char* kMrviKind = "cuvi.mrvi";
+constexpr const char* kMultiviKind = "cuvi.multivi";
 
 struct ModelFile {
   std::string path;
-  std::string kind;                          // kScviKind, kMrviKind
+  std::string kind;                          // kScviKind, kMrviKind, kMultiviKind
   std::map<std::string, std::string> config;  // the model configuration's string map
   DataRegistry registry;
   SampleTable samples;                        // MRVI: samples, cells per sample, sample covariates

@@ -1,6 +1,8 @@
 // MRVI model construction from registered data and its training run.
 #include "tools/workflow/mrvi_train.h"
 
+#include "tools/workflow/train_run.h"
+
 namespace cuvi::workflow {
 
 std::unique_ptr<models::MrviModel> new_mrvi_model(PreparedData& data, models::MrviConfig c, Backend& backend,
@@ -22,11 +24,7 @@ std::unique_ptr<models::MrviModel> new_mrvi_model(PreparedData& data, models::Mr
 
 TrainResult train_mrvi(models::MrviModel& model, PreparedData& data, Backend& backend, const TrainConfig& config,
                        const LoaderOptions& loader) {
-  const io::CsrMatrix& m = data.data.counts;
-  DeviceDataset dataset(backend, CsrView{m.indptr.data(), m.indices.data(), m.data.data(), m.n_rows, m.n_cols},
-                        data.cells, loader);
-  Trainer trainer(backend, model, dataset, config);
-  return trainer.fit();
+  return train_on_data(model, data, backend, config, loader);
 }
 
 }  // namespace cuvi::workflow

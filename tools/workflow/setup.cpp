@@ -70,20 +70,28 @@ void map_onto(const std::string& file, const std::string& key, const std::vector
 
 PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model,
                           bool strict_counts) {
-  PreparedData p;
   io::LoadOptions lo;
   lo.allow_fractional_counts = !strict_counts;
   lo.layer = keys.layer;
   lo.modality = keys.modality;
   lo.genome = keys.genome;
   lo.feature_type = keys.feature_type;
-  p.data = io::load_dataset(path, lo);
+  io::Dataset d = io::load_dataset(path, lo);
+  if (model) io::check_same_genes(model->genes, d.var.index, path);
+  PreparedData p = register_data(std::move(d), keys, model);
+  p.registry.genes = p.data.var.index;
+  return p;
+}
+
+PreparedData register_data(io::Dataset data, const SetupKeys& keys, const DataRegistry* model) {
+  PreparedData p;
+  p.data = std::move(data);
   const io::Dataset& d = p.data;
+  const std::string& path = d.path;
   const int64_t R = d.counts.n_rows;
   CUVI_CHECK(R > 0, path + ": the count matrix has no cells");
   p.registry.keys = keys;
   p.registry.genes = d.var.index;
-  if (model) io::check_same_genes(model->genes, d.var.index, path);
 
   auto categorical = [&](const std::string& key, std::vector<std::string>* cats, std::vector<int32_t>* codes,
                          const std::vector<std::string>* model_cats) {

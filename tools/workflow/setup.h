@@ -11,9 +11,23 @@
 
 namespace cuvi::workflow {
 
+// MULTIVI's sources (scvi-multivi.md §2.1; file-formats.md §2-§3): an .h5mu (its RNA and ATAC
+// modalities aligned by obs names / obsmap, unpaired cells allowed), a 10x multiome .h5 (Gene Expression
+// + Peaks), or an .h5ad with var['feature_types']; optionally RNA-only and ATAC-only files
+// concatenated the way scvi-tools' organize_multiome_anndatas does. A modality column tells each cell's
+// kind (paired, expression, accessibility).
+struct MultiomeKeys {
+  bool enabled = false;
+  std::string rna_modality = "rna", atac_modality = "atac";  // .h5mu modality names
+  std::string atac_layer;                                    // the RNA layer is SetupKeys::layer
+  std::string rna_data, atac_data;                           // extra single-modality files
+  std::string modality_key = "modality";                     // obs column written for each cell
+};
+
 struct SetupKeys {
   std::string layer;  // "" = X, "raw", or a layer name
   std::string modality, genome, feature_type;
+  MultiomeKeys multiome;
   std::string batch_key, labels_key;
   std::string sample_key;  // MRVI: the sample (donor, patient, perturbation) of each cell
   std::vector<std::string> categorical_covariate_keys, continuous_covariate_keys;
@@ -23,6 +37,7 @@ struct SetupKeys {
 struct DataRegistry {
   SetupKeys keys;
   std::vector<std::string> genes;
+  std::vector<std::string> regions;  // MULTIVI: accessibility features (columns after the genes)
   std::vector<std::string> batch_categories{"0"}, label_categories{"0"};
   std::vector<std::string> sample_categories;  // registered order of sample_key (empty without one)
   std::vector<std::vector<std::string>> covariate_categories;  // per categorical covariate key
@@ -42,6 +57,9 @@ struct PreparedData {
 // counts load with a warning in data.warnings (scvi-tools warns and trains); strict_counts refuses them.
 PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model = nullptr,
                           bool strict_counts = false);
+// The registration part of prepare_data for a data set already in memory (its features checked by the
+// caller): batch, labels, samples and covariates from its obs.
+PreparedData register_data(io::Dataset d, const SetupKeys& keys, const DataRegistry* model = nullptr);
 
 // Category labels (pandas order: the categorical's own, else sorted values) and per-cell codes of an obs
 // column; a missing value is an error naming the file, the column and the cell.

@@ -2,6 +2,8 @@
 // (seed, stream per quantity, element), so a seed reproduces the data set exactly on any machine.
 #include "tools/workflow/simulate.h"
 
+#include "tools/workflow/multiome_data.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -206,25 +208,59 @@ SimulatedData simulate(const SimulationConfig& c) {
                     (long long)(10500 + 1000 * p));
       out.peak_names.push_back(name);
     }
-    out.atac.assign(C * R, 0.f);
+    io::CsrMatrix& a = out.atac;
+    a.n_rows = C;
+    a.n_cols = R;
+    a.indptr.assign(size_t(C + 1), 0);
     for (int64_t i = 0; i < C; ++i) {
       const double depth = std::min(1.5, cell_lib[i] / c.library_median);
       for (int64_t p = 0; p < R; ++p) {
         const double u = philox_uniform(c.seed, 0, kPeakCounts, uint64_t(i * R + p));
         const double q = p_open[cell_type[i] * R + p] * depth;
-        out.atac[i * R + p] = u < q * 0.25 ? 2.f : (u < q ? 1.f : 0.f);
+        if (u >= q) continue;
+        a.indices.push_back(int32_t(p));
+        a.data.push_back(u < q * 0.25 ? 2.f : 1.f);
       }
+      a.indptr[size_t(i + 1)] = int64_t(a.data.size());
     }
   }
   return out;
 }
 
-void write_simulation(const SimulatedData& d, const SimulationConfig& c, const std::string& path) {
+void write_simulation(const SimulatedData& d, const SimulationConfig& c, const std::string& path, bool multiome) {
+  const bool peaks = d.atac.n_cols > 0;
+  CUVI_CHECK(!multiome || peaks, "the multiome layout needs ATAC peaks (--atac-peaks > 0)");
+  if (multiome) {
+    io::DataFrame var;
+    var.index = d.var.index;
+    var.index.insert(var.index.end(), d.peak_names.begin(), d.peak_names.end());
+    const size_t G = d.var.index.size(), R = d.peak_names.size();
+    std::vector<std::string> types(G, "Gene Expression");
+    types.resize(G + R, "Peaks");
+    var.columns.push_back(io::Column::categorical_from_strings("feature_types", types));
+    std::vector<std::string> owner(G, "");
+    owner.insert(owner.end(), d.peak_cell_type.begin(), d.peak_cell_type.end());
+    var.columns.push_back(io::Column::texts("peak_cell_type", owner));
+    io::H5adWriter w = io::H5adWriter::create(path, d.obs, var);
+    const io::CsrMatrix x = hstack(d.counts, d.atac);
+    w.set_x(x);
+    w.add_layer_csr("counts", x);
+    w.add_uns_string("simulation/generator", "cuvi simulate --multiome");
+    w.add_uns_integer("simulation/seed", int64_t(c.seed));
+    w.add_uns_integer("simulation/n_cell_types", c.n_cell_types);
+    w.add_uns_integer("simulation/n_batches", c.n_batches);
+    w.commit();
+    return;
+  }
   io::H5adWriter w = io::H5adWriter::create(path, d.obs, d.var);
   w.set_x(d.counts);
   w.add_layer_csr("counts", d.counts);
-  if (!d.atac.empty()) {
-    w.add_obsm("atac", d.atac.data(), d.counts.n_rows, int64_t(d.peak_names.size()));
+  if (peaks) {
+    std::vector<float> dense(size_t(d.atac.n_rows * d.atac.n_cols), 0.f);
+    for (int64_t i = 0; i < d.atac.n_rows; ++i)
+      for (int64_t k = d.atac.indptr[i]; k < d.atac.indptr[i + 1]; ++k)
+        dense[size_t(i * d.atac.n_cols + d.atac.indices[k])] = d.atac.data[k];
+    w.add_obsm("atac", dense.data(), d.counts.n_rows, int64_t(d.peak_names.size()));
     w.add_uns_strings("atac_peaks", d.peak_names);
     w.add_uns_strings("atac_peak_cell_type", d.peak_cell_type);
   }

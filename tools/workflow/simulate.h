@@ -36,13 +36,15 @@ struct SimulatedData {
   io::CsrMatrix counts;  // cells x genes
   io::DataFrame obs;     // cell_type, batch, donor, condition, sex, age, true_library
   io::DataFrame var;     // marker_of, is_de, de_log2fc, base_log_expression, theta
-  std::vector<float> atac;  // (cells, n_peaks) accessibility counts (empty without peaks)
+  io::CsrMatrix atac;    // (cells, n_peaks) accessibility counts, sparse (no rows without peaks)
   std::vector<std::string> peak_names;
   std::vector<std::string> peak_cell_type;  // cell type whose peaks open ("" = shared)
 };
 
 SimulatedData simulate(const SimulationConfig& c);
-// Writes the data set, its truth and the parameters (uns["simulation"]) as an .h5ad.
-void write_simulation(const SimulatedData& d, const SimulationConfig& c, const std::string& path);
+// Writes the data set, its truth and the parameters (uns["simulation"]) as an .h5ad: peaks as dense
+// obsm['atac'], or with `multiome` as MULTIVI's .h5ad layout (X = genes then peaks, sparse, with
+// var['feature_types'] Gene Expression / Peaks; the gene truth columns are empty for peaks).
+void write_simulation(const SimulatedData& d, const SimulationConfig& c, const std::string& path, bool multiome = false);
 
 }  // namespace cuvi::workflow

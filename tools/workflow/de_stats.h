@@ -1,5 +1,6 @@
-// Differential-expression statistics on paired posterior scale samples and raw counts, no model
-// involved (scvi-multivi.md §3.3-§3.6): vanilla and change modes, pseudocounts, LFC summaries, FDR.
+// Differential-analysis statistics shared by every model (scvi-multivi.md §3.3-§3.6, §2.7): vanilla and
+// change modes on paired posterior scale samples, pseudocounts, LFC summaries, FDR, and the raw-count
+// statistics of expression (counts) and accessibility (fraction of cells with a read); no model involved.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -60,6 +61,14 @@ double estimate_pseudocounts(const PairedScales& p, const std::vector<bool>& whe
 // top d genes with FDR_k <= target are flagged. Ties keep the input order (stable sort).
 std::vector<bool> fdr_de_prediction(const std::vector<double>& proba_de, double fdr_target);
 
+// Columns [begin, end) of a count matrix: one modality of a concatenated multi-modal matrix (MULTIVI
+// keeps genes, then regions, in one CSR). end < 0: up to the last column.
+struct ColumnRange {
+  int64_t begin = 0, end = -1;
+  int64_t stop(const io::CsrMatrix& m) const { return end < 0 ? m.n_cols : end; }
+  int64_t size(const io::CsrMatrix& m) const { return stop(m) - begin; }
+};
+
 // Raw-count statistics of one group (§3.6), in scvi's float arithmetic: `sparse` follows scipy's
 // CSR paths (values scaled by float32(1/n) and summed in float32 in row order; the non-zero
 // fraction sums float64 1/n per non-zero), otherwise numpy's dense paths (float32 column sums
@@ -67,11 +76,17 @@ std::vector<bool> fdr_de_prediction(const std::vector<double>& proba_de, double 
 struct RawStats {
   std::vector<double> raw_mean, non_zeros_proportion, raw_normalized_mean;  // (G)
 };
+// Statistics and totals cover the columns `cols` only (features indexed from cols.begin).
 RawStats raw_counts_properties(const io::CsrMatrix& counts, const std::vector<int32_t>& rows,
-                               const std::vector<float>& totals, bool sparse);
+                               const std::vector<float>& totals, bool sparse, ColumnRange cols = {});
 // Per-cell totals as scipy/numpy sum a float32 matrix row (float32, in stored order).
-std::vector<float> float32_totals(const io::CsrMatrix& counts);
+std::vector<float> float32_totals(const io::CsrMatrix& counts, ColumnRange cols = {});
 // Genes whose mean count in `rows` is below threshold (float32 mean, as scvi's mask).
-std::vector<bool> low_mean_genes(const io::CsrMatrix& counts, const std::vector<int32_t>& rows, double threshold);
+std::vector<bool> low_mean_genes(const io::CsrMatrix& counts, const std::vector<int32_t>& rows, double threshold,
+                                 ColumnRange cols = {});
+// scvi-tools' scatac_raw_counts_properties: per region the fraction of the group's cells with a
+// count > 0 (emp_mean, float64).
+std::vector<double> fraction_positive(const io::CsrMatrix& counts, const std::vector<int32_t>& rows,
+                                      ColumnRange cols = {});
 
 }  // namespace cuvi::workflow

@@ -1,6 +1,6 @@
 // DE statistics (scvi-multivi.md §3.3-§3.6). Sample values stay float32 where scvi's numpy arrays
 // are float32 (scales, log-ratios, comparisons against delta); sums use double accumulators.
-#include "tools/workflow/scvi_de_stats.h"
+#include "tools/workflow/de_stats.h"
 
 #include <algorithm>
 #include <cmath>
@@ -283,19 +283,22 @@ std::vector<bool> fdr_de_prediction(const std::vector<double>& proba_de, double 
   return out;
 }
 
-std::vector<float> float32_totals(const io::CsrMatrix& m) {
+std::vector<float> float32_totals(const io::CsrMatrix& m, ColumnRange cols) {
+  const int64_t c0 = cols.begin, c1 = cols.stop(m);
   std::vector<float> t(m.n_rows, 0.f);
   for (int64_t i = 0; i < m.n_rows; ++i) {
     float s = 0.f;
-    for (int64_t k = m.indptr[i]; k < m.indptr[i + 1]; ++k) s += m.data[k];
+    for (int64_t k = m.indptr[i]; k < m.indptr[i + 1]; ++k)
+      if (m.indices[k] >= c0 && m.indices[k] < c1) s += m.data[k];
     t[i] = s;
   }
   return t;
 }
 
 RawStats raw_counts_properties(const io::CsrMatrix& m, const std::vector<int32_t>& rows,
-                               const std::vector<float>& totals, bool sparse) {
-  const int64_t G = m.n_cols, n = int64_t(rows.size());
+                               const std::vector<float>& totals, bool sparse, ColumnRange cols) {
+  const int64_t c0 = cols.begin, c1 = cols.stop(m);
+  const int64_t G = c1 - c0, n = int64_t(rows.size());
   CUVI_CHECK(n > 0, "raw-count statistics of an empty group");
   std::vector<float> sum(G, 0.f), norm(G, 0.f);
   std::vector<double> nz(G, 0.0);
@@ -309,8 +312,8 @@ RawStats raw_counts_properties(const io::CsrMatrix& m, const std::vector<int32_t
     zero_total |= totals[r] == 0.f;
     for (int64_t k = m.indptr[r]; k < m.indptr[r + 1]; ++k) {
       const float x = m.data[k];
-      if (x == 0.f) continue;
-      const int32_t g = m.indices[k];
+      if (x == 0.f || m.indices[k] < c0 || m.indices[k] >= c1) continue;
+      const int64_t g = m.indices[k] - c0;
       const float xn = mul_f32(x, sf);
       if (sparse) {
         sum[g] += mul_f32(x, inv_n);
@@ -343,15 +346,29 @@ RawStats raw_counts_properties(const io::CsrMatrix& m, const std::vector<int32_t
   return s;
 }
 
-std::vector<bool> low_mean_genes(const io::CsrMatrix& m, const std::vector<int32_t>& rows, double threshold) {
-  const int64_t G = m.n_cols;
+std::vector<bool> low_mean_genes(const io::CsrMatrix& m, const std::vector<int32_t>& rows, double threshold,
+                                 ColumnRange cols) {
+  const int64_t c0 = cols.begin, c1 = cols.stop(m), G = c1 - c0;
   std::vector<double> sum(G, 0.0);
   for (int32_t r : rows)
-    for (int64_t k = m.indptr[r]; k < m.indptr[r + 1]; ++k) sum[m.indices[k]] += m.data[k];
+    for (int64_t k = m.indptr[r]; k < m.indptr[r + 1]; ++k)
+      if (m.indices[k] >= c0 && m.indices[k] < c1) sum[m.indices[k] - c0] += m.data[k];
   std::vector<bool> low(G);
   const float thr = float(threshold);
   for (int64_t g = 0; g < G; ++g) low[g] = float(sum[g] / double(rows.size())) < thr;
   return low;
+}
+
+std::vector<double> fraction_positive(const io::CsrMatrix& m, const std::vector<int32_t>& rows, ColumnRange cols) {
+  const int64_t c0 = cols.begin, c1 = cols.stop(m);
+  CUVI_CHECK(!rows.empty(), "accessibility statistics of an empty group");
+  std::vector<int64_t> count(c1 - c0, 0);
+  for (int32_t r : rows)
+    for (int64_t k = m.indptr[r]; k < m.indptr[r + 1]; ++k)
+      if (m.data[k] > 0.f && m.indices[k] >= c0 && m.indices[k] < c1) ++count[m.indices[k] - c0];
+  std::vector<double> out(count.size());
+  for (size_t j = 0; j < count.size(); ++j) out[j] = double(count[j]) / double(rows.size());
+  return out;
 }
 
 }  // namespace cuvi::workflow

@@ -1,12 +1,11 @@
-// ScaleBank: scvi's posterior scale draw per group (scvi-multivi.md §3.2) and its evaluation in
-// eval mode, z sampled from q(z|x), px_scale taken with the chosen transform batch.
-#include "tools/workflow/scvi_de_sampler.h"
+// ScaleBank: scvi's posterior scale draws per group (scvi-multivi.md §3.2, §2.7) and their evaluation
+// in eval mode through the model's scale function, one decoder transform batch per pass.
+#include "tools/workflow/scale_bank.h"
 
 #include <algorithm>
 #include <map>
 
 #include "kernels/common/philox.h"
-#include "tools/workflow/scvi_tasks.h"
 
 namespace cuvi::workflow {
 namespace {
@@ -22,15 +21,25 @@ int64_t uniform_index(uint64_t seed, uint32_t step, uint32_t stream, uint64_t i,
 
 }  // namespace
 
-std::vector<int64_t> ScaleBank::draw(const std::vector<int32_t>& cells, const std::vector<int64_t>& transform_batches,
-                                     int64_t n_samples_overall, uint64_t seed, uint32_t draw_id) {
+int64_t ScaleBank::slot_of(const Key& key) {
+  auto it = m_slot_of.find(key);
+  if (it == m_slot_of.end()) {
+    it = m_slot_of.emplace(key, int64_t(m_keys.size())).first;
+    m_keys.push_back(key);
+  }
+  return it->second;
+}
+
+std::vector<int64_t> ScaleBank::draw(DrawScheme scheme, const std::vector<int32_t>& cells,
+                                     const std::vector<int64_t>& transform_batches, int64_t n_samples_overall,
+                                     uint64_t seed, uint32_t draw_id) {
   CUVI_CHECK(!cells.empty(), "a DE group has no cells");
   CUVI_CHECK(!transform_batches.empty(), "DE needs at least one transform batch");
   CUVI_CHECK(n_samples_overall >= 1, "--n-samples-overall must be at least 1");
   int64_t n = n_samples_overall / int64_t(transform_batches.size());
   if (n == 0) n = 2;
   const int64_t n_cells = int64_t(cells.size());
-  const int64_t k = n / n_cells + 1;
+  const int64_t k = scheme == DrawScheme::PosteriorPairs ? n / n_cells + 1 : 1;
   const int64_t pairs = k * n_cells;
   std::vector<int64_t> slots;
   slots.reserve(size_t(n) * transform_batches.size());
@@ -38,27 +47,23 @@ std::vector<int64_t> ScaleBank::draw(const std::vector<int32_t>& cells, const st
     for (int64_t i = 0; i < n; ++i) {
       // Flattened (k, n_cells) index j: sample j / n_cells of cell j % n_cells.
       const int64_t j = uniform_index(seed, draw_id, kPickStream + uint32_t(t), uint64_t(i), pairs);
-      const Key key{cells[size_t(j % n_cells)], int32_t(transform_batches[t]), j / n_cells};
-      auto it = m_slot_of.find(key);
-      if (it == m_slot_of.end()) {
-        it = m_slot_of.emplace(key, int64_t(m_keys.size())).first;
-        m_keys.push_back(key);
-      }
-      slots.push_back(it->second);
+      int64_t sample = j / n_cells;
+      if (scheme == DrawScheme::CellsSampled) sample = (int64_t(draw_id) << 32) | (int64_t(t) << 24) | i;
+      slots.push_back(slot_of(Key{cells[size_t(j % n_cells)], int32_t(transform_batches[t]), sample}));
     }
   }
   return slots;
 }
 
-void ScaleBank::evaluate(ScviSession& session, int64_t batch_size) {
+void ScaleBank::evaluate(ScaleModel& model, int64_t batch_size) {
   const int64_t total = n_slots();
   if (m_evaluated == total) return;
-  const models::ScviModel& model = session.model();
-  CUVI_CHECK(model.config().n_genes == m_G, "scale bank and model disagree on the number of genes");
-  m_scales.resize(size_t(total) * size_t(m_G));
+  CUVI_CHECK(model.n_features() == m_F, "scale bank and model disagree on the number of features");
+  m_scales.resize(size_t(total) * size_t(m_F));
   // New slots grouped by transform batch (one decoder batch per pass), cells in order.
   std::map<int32_t, std::vector<int64_t>> by_batch;
   for (int64_t s = m_evaluated; s < total; ++s) by_batch[m_keys[size_t(s)].batch].push_back(s);
+  InferenceSession& session = model.session();
   for (auto& [tb, slots] : by_batch) {
     std::stable_sort(slots.begin(), slots.end(),
                      [&](int64_t a, int64_t b) { return m_keys[size_t(a)].cell < m_keys[size_t(b)].cell; });
@@ -67,16 +72,12 @@ void ScaleBank::evaluate(ScviSession& session, int64_t batch_size) {
     std::vector<float> host;
     m_batches_run += for_each_row_batch(
         session, rows, batch_size, kDeSteps + m_batches_run, [&](Tape& tape, const MiniBatch& mb, int64_t first) {
-          models::Graph g{tape, model.params(), false, nullptr};
-          models::ScviForwardOptions fo;
-          fo.compute_loss = false;
-          const models::ScviOutputs o = model.module().forward(g, model.inputs(tape, mb, tb), fo);
-          const Tensor& t = tape.value(o.px_scale);
+          const Tensor& t = tape.value(model.scale(tape, mb, tb));
           host.resize(size_t(t.numel()));
           session.backend().download(host.data(), t.data, t.nbytes());
           for (int64_t i = 0; i < mb.n; ++i)
-            std::copy(host.begin() + i * m_G, host.begin() + (i + 1) * m_G,
-                      m_scales.begin() + slots[size_t(first + i)] * m_G);
+            std::copy(host.begin() + i * m_F, host.begin() + (i + 1) * m_F,
+                      m_scales.begin() + slots[size_t(first + i)] * m_F);
         });
   }
   m_evaluated = total;

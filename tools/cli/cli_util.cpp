@@ -74,6 +74,13 @@ std::vector<int32_t> read_cell_indices(const std::string& path, int64_t n_cells)
   return out;
 }
 
+const io::Column& categorical_obs(const io::AnnDataFile& f, const std::string& key) {
+  const io::Column& c = f.obs().require(key, f.path(), "obs");
+  CUVI_CHECK(c.kind == io::ColumnKind::Categorical, f.path() + ": obs column '" + key + "' is not categorical");
+  for (int32_t v : c.cat.codes) CUVI_CHECK(v >= 0, f.path() + ": obs column '" + key + "' has missing values");
+  return c;
+}
+
 void info(bool quiet, const std::string& line) {
   if (!quiet) std::fprintf(stderr, "%s\n", line.c_str());
 }

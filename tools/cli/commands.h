@@ -18,5 +18,8 @@ int cmd_de(const Argv& args);         // cmd_de.cpp
 int cmd_evaluate(const Argv& args);   // cmd_evaluate.cpp
 int cmd_sample(const Argv& args);     // cmd_sample.cpp
 int cmd_version(const Argv& args);    // cmd_version.cpp
+int cmd_neighbors(const Argv& args);  // cmd_neighbors.cpp
+int cmd_cluster(const Argv& args);    // cmd_cluster.cpp
+int cmd_benchmark(const Argv& args);  // cmd_benchmark.cpp
 
 }  // namespace cuvi::cli

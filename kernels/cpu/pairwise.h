@@ -7,19 +7,13 @@
 #include <cstdint>
 #include <limits>
 
+#include "kernels/common/knn_list.h"
 #include "kernels/cpu/gemm.h"
 
 namespace cuvi::cpu {
 
 // What a distance tile holds. Cosine expects rows normalised to unit length beforehand.
 enum class TileDistance { SqEuclidean, Euclidean, Cosine };
-
-constexpr int32_t kEmptyNeighbor = std::numeric_limits<int32_t>::max();  // index of an unfilled slot
-
-// (d_a, i_a) before (d_b, i_b): by distance, ties by the smaller index. The one order of every k-NN list.
-inline bool neighbor_before(float d_a, int32_t i_a, float d_b, int32_t i_b) {
-  return d_a < d_b || (d_a == d_b && i_a < i_b);
-}
 
 inline void row_sq_norms(const float* x,  // (n, d)
                          int64_t n, int64_t d,
@@ -89,27 +83,9 @@ inline void topk_merge_tile(const float* tile,    // (m, nb)
     for (int64_t j = 0; j < nb; ++j) {
       const float d = row[j];
       const int32_t g = int32_t(col0 + j);
-      if (!neighbor_before(d, g, ld[k - 1], li[k - 1]) || g == skip) continue;
-      int64_t p = k - 1;
-      while (p > 0 && neighbor_before(d, g, ld[p - 1], li[p - 1])) {
-        ld[p] = ld[p - 1];
-        li[p] = li[p - 1];
-        --p;
-      }
-      ld[p] = d;
-      li[p] = g;
+      if (neighbor_before(d, g, ld[k - 1], li[k - 1]) && g != skip) neighbor_insert(ld, li, k - 1, d, g);
     }
   }
-}
-
-// Exact Euclidean distance of two rows: double sum of squared differences (fma, in index order).
-inline float exact_distance(const float* a, const float* b, int64_t d) {
-  double s = 0;
-  for (int64_t t = 0; t < d; ++t) {
-    const double diff = double(a[t]) - double(b[t]);
-    s = std::fma(diff, diff, s);
-  }
-  return float(std::sqrt(s));
 }
 
 // Replaces each chosen neighbour's tile distance by its exact Euclidean distance and re-sorts each list in
@@ -123,18 +99,7 @@ inline void knn_refine(const float* q,  // (m, d) queries
     float* ld = best_d + i * k;
     int32_t* li = best_i + i * k;
     for (int64_t t = 0; t < k; ++t) ld[t] = exact_distance(q + i * d, b + int64_t(li[t]) * d, d);
-    for (int64_t t = 1; t < k; ++t) {  // insertion sort: k <= 128 and nearly sorted
-      const float dv = ld[t];
-      const int32_t iv = li[t];
-      int64_t p = t;
-      while (p > 0 && neighbor_before(dv, iv, ld[p - 1], li[p - 1])) {
-        ld[p] = ld[p - 1];
-        li[p] = li[p - 1];
-        --p;
-      }
-      ld[p] = dv;
-      li[p] = iv;
-    }
+    neighbor_sort(ld, li, k);
   }
 }
 

@@ -3,6 +3,7 @@
 // exact re-ranking; per-segment row sums as fixed-shape block reductions. Results never depend on scheduling.
 #include <cmath>
 
+#include "kernels/common/knn_list.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/pairwise.h"
@@ -14,12 +15,7 @@ constexpr int kSelThreads = 128;              // threads of a top-k block
 constexpr int kSelItems = 2;                  // tile columns per thread per chunk
 constexpr int kChunk = kSelThreads * kSelItems;  // candidates a chunk can add (the buffer never overflows)
 constexpr int kSumThreads = 128;              // threads of a segment-sum block
-constexpr int kEmpty = 0x7fffffff;            // cpu::kEmptyNeighbor
 constexpr unsigned kMaxRowBlocks = 65535u * 16u;
-
-__device__ __forceinline__ bool before(float da, int ia, float db, int ib) {
-  return da < db || (da == db && ia < ib);
-}
 
 __device__ __forceinline__ float tile_distance(float t, float q_sq, float b_sq, TileDistance kind) {
   if (kind == TileDistance::Cosine) return fminf(2.f, fmaxf(0.f, 1.f - t));
@@ -57,18 +53,18 @@ __global__ void distance_epilogue_kernel(float* __restrict__ tile, const float* 
 __global__ void topk_init_kernel(float* __restrict__ d, int32_t* __restrict__ idx, int64_t total) {
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
     d[e] = INFINITY;
-    idx[e] = kEmpty;
+    idx[e] = kEmptyNeighbor;
   }
 }
 
-// Sorts the first P (a power of two) entries of (cd, ci) ascending in `before` order. All threads call it.
+// Sorts the first P (a power of two) entries of (cd, ci) in neighbor_before order. All threads call it.
 __device__ void bitonic_sort(float* cd, int* ci, int P) {
   for (int size = 2; size <= P; size <<= 1) {
     for (int stride = size >> 1; stride > 0; stride >>= 1) {
       for (int t = threadIdx.x; t < (P >> 1); t += blockDim.x) {
         const int a = 2 * t - (t & (stride - 1)), b = a + stride;
         const bool ascending = (a & size) == 0;
-        if (before(cd[b], ci[b], cd[a], ci[a]) == ascending) {
+        if (neighbor_before(cd[b], ci[b], cd[a], ci[a]) == ascending) {
           const float td = cd[a];
           const int ti = ci[a];
           cd[a] = cd[b];
@@ -87,7 +83,7 @@ __device__ int count_before(const float* d, const int* i, int n, float qd, int q
   int lo = 0, hi = n;
   while (lo < hi) {
     const int mid = (lo + hi) >> 1;
-    if (before(d[mid], i[mid], qd, qi)) lo = mid + 1;
+    if (neighbor_before(d[mid], i[mid], qd, qi)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -126,7 +122,7 @@ __global__ void __launch_bounds__(kSelThreads)
         if (j >= nb) break;
         const float d = trow[j];
         const int g = int(col0 + j);
-        if (g != skip && before(d, g, wd, wi)) {
+        if (g != skip && neighbor_before(d, g, wd, wi)) {
           const int p = atomicAdd(&count, 1);
           cd[p] = d;
           ci[p] = g;
@@ -140,7 +136,7 @@ __global__ void __launch_bounds__(kSelThreads)
       while (P < cnt) P <<= 1;
       for (int t = cnt + threadIdx.x; t < P; t += blockDim.x) {
         cd[t] = INFINITY;
-        ci[t] = kEmpty;
+        ci[t] = kEmptyNeighbor;
       }
       __syncthreads();
       bitonic_sort(cd, ci, P);
@@ -178,28 +174,8 @@ __global__ void knn_refine_kernel(const float* __restrict__ q, const float* __re
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < m; i += int64_t(gridDim.x) * blockDim.x) {
     float* ld = best_d + i * k;
     int32_t* li = best_i + i * k;
-    for (int t = 0; t < k; ++t) {
-      const float* a = q + i * d;
-      const float* c = b + int64_t(li[t]) * d;
-      double s = 0;
-      for (int64_t u = 0; u < d; ++u) {
-        const double diff = double(a[u]) - double(c[u]);
-        s = fma(diff, diff, s);
-      }
-      ld[t] = float(sqrt(s));
-    }
-    for (int t = 1; t < k; ++t) {
-      const float dv = ld[t];
-      const int32_t iv = li[t];
-      int p = t;
-      while (p > 0 && before(dv, iv, ld[p - 1], li[p - 1])) {
-        ld[p] = ld[p - 1];
-        li[p] = li[p - 1];
-        --p;
-      }
-      ld[p] = dv;
-      li[p] = iv;
-    }
+    for (int t = 0; t < k; ++t) ld[t] = exact_distance(q + i * d, b + int64_t(li[t]) * d, d);
+    neighbor_sort(ld, li, k);
   }
 }
 

@@ -23,6 +23,12 @@ std::vector<int32_t> present_codes(const io::AnnDataFile& f, const std::string& 
   return codes;
 }
 
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", s);
+  return buf;
+}
+
 }  // namespace
 
 int cmd_benchmark(const Argv& argv) {
@@ -75,8 +81,11 @@ int cmd_benchmark(const Argv& argv) {
   const workflow::ResultTable r = workflow::results_table(t);
   workflow::write_csv(r, out);
   if (!quiet) std::fputs(workflow::to_csv(r).c_str(), stdout);
-  for (size_t e = 0; e < t.embeddings.size(); ++e)
-    info(quiet, t.embeddings[e] + ": " + std::to_string(t.seconds[e]) + " s");
+  for (size_t e = 0; e < t.embeddings.size(); ++e) {
+    std::string line = t.embeddings[e] + ": " + seconds(t.seconds[e]) + " (neighbours " + seconds(t.neighbor_seconds[e]);
+    for (size_t m = 0; m < t.metrics.size(); ++m) line += ", " + t.metrics[m] + " " + seconds(t.metric_seconds[e][m]);
+    info(quiet, line + ")");
+  }
   info(quiet, "wrote " + out);
   return 0;
 }

@@ -22,16 +22,26 @@ constexpr int64_t kNeighbors = 90;  // the Benchmarker's neighbour values are 15
 const char* const kBio = "Bio conservation";
 const char* const kBatch = "Batch correction";
 
+double seconds_since(std::chrono::steady_clock::time_point* last) {
+  const auto now = std::chrono::steady_clock::now();
+  const double s = std::chrono::duration<double>(now - *last).count();
+  *last = now;
+  return s;
+}
+
+// One embedding's row: values in column order, each metric's time since the previous one (work shared by
+// two metrics, as the label silhouettes, counts for the first).
 struct Row {
   BenchmarkTable* t;
-  std::vector<double>* v;
   bool first;
+  std::chrono::steady_clock::time_point last;
   void add(const char* name, const char* type, double value) {
     if (first) {
       t->metrics.push_back(name);
       t->metric_types.push_back(type);
     }
-    v->push_back(value);
+    t->values.back().push_back(value);
+    t->metric_seconds.back().push_back(seconds_since(&last));
   }
 };
 
@@ -52,11 +62,14 @@ BenchmarkTable run_benchmark(Backend& backend, const BenchmarkData& data, const 
     const Embedding& emb = embeddings[e];
     CUVI_CHECK(int64_t(emb.x.size()) == n * emb.d, "benchmark: embedding " + emb.key + " does not have n x d values");
     const auto start = std::chrono::steady_clock::now();
+    auto last = start;
     const NeighborGraph g90 = nearest_neighbors(backend, emb.x.data(), n, emb.d, kNeighbors);
     const NeighborGraph g15 = g90.first(15), g50 = g90.first(50);
+    t.neighbor_seconds.push_back(seconds_since(&last));
     t.embeddings.push_back(emb.key);
     t.values.emplace_back();
-    Row row{&t, &t.values.back(), e == 0};
+    t.metric_seconds.emplace_back();
+    Row row{&t, e == 0, last};
     std::vector<double> label_sil;
     if (which.isolated_labels || which.silhouette_label)
       label_sil = silhouette_samples(backend, emb.x.data(), n, emb.d, data.labels, L, PairDistance::Euclidean,

@@ -41,6 +41,8 @@ struct BenchmarkTable {
   std::vector<std::vector<double>> values;  // [embedding][metric]
   std::vector<std::array<double, 3>> aggregates;  // [embedding]: Batch correction, Bio conservation, Total
   std::vector<double> seconds;                    // [embedding]: wall time of its metrics
+  std::vector<std::vector<double>> metric_seconds;  // [embedding][metric]: wall time of each (neighbours apart)
+  std::vector<double> neighbor_seconds;             // [embedding]: the 90-neighbour search
 };
 
 BenchmarkTable run_benchmark(Backend& backend, const BenchmarkData& data, const std::vector<Embedding>& embeddings,

@@ -2,7 +2,9 @@
 // libigraph) for the leading few of a large sparse or implicit one; both return the chosen pairs in order.
 #include "tools/workflow/sym_eigen.h"
 
+#include <cblas.h>
 #include <igraph.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -31,6 +33,26 @@ std::vector<int64_t> ranked(const std::vector<double>& values, EigenOrder order)
   return idx;
 }
 
+// LAPACK's tridiagonalisation and ARPACK's Lanczos steps call BLAS level 2 thousands of times on vectors:
+// OpenBLAS would open a thread team for each call, and its threads mostly spin at the barriers (on a
+// loaded machine far worse). OpenBLAS and OpenMP are set to one thread for the call, then restored.
+class SerialBlas {
+ public:
+  SerialBlas() : m_omp(omp_get_max_threads()), m_blas(openblas_get_num_threads()) {
+    omp_set_num_threads(1);
+    openblas_set_num_threads(1);
+  }
+  ~SerialBlas() {
+    openblas_set_num_threads(m_blas);
+    omp_set_num_threads(m_omp);
+  }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  int m_omp, m_blas;
+};
+
 struct ArpackCall {
   const std::function<void(const double*, double*)>* apply;
 };
@@ -51,6 +73,7 @@ EigenPairs dense_eigen(std::vector<double> a, int64_t n, int64_t k, EigenOrder o
   double work_query = 0;
   std::vector<double> w(static_cast<size_t>(n)), z(static_cast<size_t>(n * n));
   std::vector<int> isuppz(static_cast<size_t>(2 * n));
+  const SerialBlas serial;
   dsyevr_("V", "A", "L", &N, a.data(), &lda, &vl, &vu, &il, &iu, &abstol, &m, w.data(), z.data(), &ldz, isuppz.data(),
           &work_query, &lwork, &iwork_query, &liwork, &info);
   lwork = int(work_query);
@@ -94,6 +117,7 @@ EigenPairs arpack_eigen(int64_t n, int64_t k, const std::function<void(const dou
     fail("igraph_matrix_init failed");
   }
   ArpackCall call{&apply};
+  const SerialBlas serial;
   const igraph_error_t code = igraph_arpack_rssolve(arpack_apply, &call, &opts, nullptr, &values, &vectors);
   EigenPairs e;
   if (code == IGRAPH_SUCCESS) {

@@ -133,9 +133,6 @@ p = a.uns["neighbors"]["params"]
 assert p["method"] == "umap" and p["n_neighbors"] == 15 and p["use_rep"] == "X_center", p
 C = a.obsp["connectivities"]
 assert abs(C - C.T).max() == 0 and C.diagonal().max() == 0
-b = a.copy()
-sc.pp.neighbors(b, n_neighbors=15, use_rep="X_center")  # scanpy's own graph: exact search at this size
-assert abs(b.obsp["connectivities"] - C).max() < 1e-4, abs(b.obsp["connectivities"] - C).max()
 sc.tl.umap(a, random_state=0)
 u = a.obsm["X_umap"]
 assert u.shape == (a.n_obs, 2) and np.isfinite(u).all()

@@ -9,6 +9,7 @@
 
 #include "kernels/common/knn_list.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/reduce.h"
 
 namespace cuvi::cpu {
 
@@ -51,13 +52,19 @@ inline void distance_tile(const float* q,     // (m, d)
                           int64_t m, int64_t nb, int64_t d, TileDistance kind,
                           float* tile) {  // (m, nb)
   gemm<float>(false, true, m, nb, d, q, d, b, d, tile, nb, false);
-  for (int64_t i = 0; i < m; ++i) {
+  for (int64_t i = 0; i < m; ++i) {  // one loop per kind: each inlines branch-free and vectorises
     float* row = tile + i * nb;
-    const float qs = kind == TileDistance::Cosine ? 0.f : q_sq[i];
-    for (int64_t j = 0; j < nb; ++j)
-      row[j] = tile_distance(row[j], qs, kind == TileDistance::Cosine ? 0.f : b_sq[j], kind);
+    if (kind == TileDistance::Cosine) {
+      for (int64_t j = 0; j < nb; ++j) row[j] = tile_distance(row[j], 0.f, 0.f, TileDistance::Cosine);
+    } else if (kind == TileDistance::Euclidean) {
+      for (int64_t j = 0; j < nb; ++j) row[j] = tile_distance(row[j], q_sq[i], b_sq[j], TileDistance::Euclidean);
+    } else {
+      for (int64_t j = 0; j < nb; ++j) row[j] = tile_distance(row[j], q_sq[i], b_sq[j], TileDistance::SqEuclidean);
+    }
   }
 }
+
+constexpr int64_t kMergeBlock = 32;  // tile columns tested together before the per-column merge
 
 // Empty lists: every slot (inf, kEmptyNeighbor).
 inline void topk_init(int64_t m, int64_t k,
@@ -80,10 +87,18 @@ inline void topk_merge_tile(const float* tile,    // (m, nb)
     int32_t* li = best_i + i * k;
     const float* row = tile + i * nb;
     const int64_t skip = self ? self[i] : -1;
-    for (int64_t j = 0; j < nb; ++j) {
-      const float d = row[j];
-      const int32_t g = int32_t(col0 + j);
-      if (neighbor_before(d, g, ld[k - 1], li[k - 1]) && g != skip) neighbor_insert(ld, li, k - 1, d, g);
+    for (int64_t j0 = 0; j0 < nb; j0 += kMergeBlock) {
+      // Most columns lose against the list's last entry: a vectorised test of the block first.
+      const int64_t j1 = std::min(nb, j0 + kMergeBlock);
+      const float worst = ld[k - 1];
+      bool any = false;
+      for (int64_t j = j0; j < j1; ++j) any |= row[j] <= worst;
+      if (!any) continue;
+      for (int64_t j = j0; j < j1; ++j) {
+        const float d = row[j];
+        const int32_t g = int32_t(col0 + j);
+        if (neighbor_before(d, g, ld[k - 1], li[k - 1]) && g != skip) neighbor_insert(ld, li, k - 1, d, g);
+      }
     }
   }
 }
@@ -105,7 +120,7 @@ inline void knn_refine(const float* q,  // (m, d) queries
 
 // sums(i, s) += the tile's row i summed over its columns in segment s. Base rows are grouped so that
 // segment s spans base rows [seg[s], seg[s + 1]); the tile covers base rows col0 .. col0 + nb - 1.
-// Double accumulation in column order.
+// Double accumulation (row_dot's eight fixed partial sums).
 inline void segment_sums_tile(const float* tile,  // (m, nb)
                               int64_t m, int64_t nb, int64_t col0,
                               const int64_t* seg,  // (n_seg + 1)
@@ -115,9 +130,7 @@ inline void segment_sums_tile(const float* tile,  // (m, nb)
     const float* row = tile + i * nb;
     for (int64_t s = 0; s < n_seg; ++s) {
       const int64_t lo = std::max(seg[s], col0), hi = std::min(seg[s + 1], col0 + nb);
-      double acc = 0;
-      for (int64_t j = lo; j < hi; ++j) acc += double(row[j - col0]);
-      sums[i * n_seg + s] += acc;
+      if (hi > lo) sums[i * n_seg + s] += row_dot<float>(row + (lo - col0), nullptr, hi - lo);
     }
   }
 }

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "io/anndata.h"
+#include "io/h5ad_writer.h"
 #include "tests/cli/cli_test_util.h"
 #include "tests/workflow/scib_fixture.h"
 #include "tools/workflow/scib_nmi_ari.h"
@@ -24,6 +26,11 @@ class CliLatent : public ::testing::Test {
     const CliResult r = run_cuvi("neighbors --data " + scib_fixture("cellbench.h5ad") +
                                  " --use-rep X_center --device cpu --out " + f("nn.h5ad") + " --quiet");
     ASSERT_EQ(r.status, 0) << r.output;
+    io::H5adWriter w = io::H5adWriter::copy_of(scib_fixture("cellbench.h5ad"), f("nan.h5ad"));
+    std::vector<float> bad(499 * 2, 1.f);
+    bad[7 * 2 + 1] = std::nanf("");
+    w.add_obsm("X_nan", bad.data(), 499, 2);
+    w.commit();
   }
   static void TearDownTestSuite() { std::filesystem::remove_all(dir); }
   static std::string f(const std::string& name) { return (dir / name).string(); }
@@ -79,6 +86,8 @@ TEST_F(CliLatent, ErrorsNameTheProblem) {
        "--n-neighbors 1 must be in [2, n_cells = 499]"},
       {"cluster --data " + scib_fixture("cellbench.h5ad") + " --method leiden --out " + f("e3.h5ad"),
        "obsp 'connectivities' not found in " + scib_fixture("cellbench.h5ad") + "; obsp: scanpy_connectivities, scanpy_distances"},
+      {"neighbors --data " + f("nan.h5ad") + " --use-rep X_nan --out " + f("e8.h5ad"),
+       f("nan.h5ad") + ": obsm 'X_nan' holds a non-finite value (NaN or Inf) in row 7"},
       {"cluster --data " + f("nn.h5ad") + " --method louvain --out " + f("e4.h5ad"),
        "unknown --method 'louvain' (leiden, kmeans, average, complete, ward)"},
       {"cluster --data " + f("nn.h5ad") + " --method kmeans --out " + f("e5.h5ad"), "--n-clusters is required for --method kmeans"},
@@ -94,7 +103,7 @@ TEST_F(CliLatent, ErrorsNameTheProblem) {
     EXPECT_EQ(r.status, 1) << c.args << "\n" << r.output;
     EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-    for (const char* out : {"e1.h5ad", "e2.h5ad", "e3.h5ad", "e4.h5ad", "e5.h5ad", "e6.csv", "e7.csv"})
+    for (const char* out : {"e1.h5ad", "e2.h5ad", "e3.h5ad", "e4.h5ad", "e5.h5ad", "e6.csv", "e7.csv", "e8.h5ad"})
       EXPECT_FALSE(std::filesystem::exists(f(out))) << out;
   }
 }

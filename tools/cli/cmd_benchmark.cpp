@@ -61,11 +61,11 @@ int cmd_benchmark(const Argv& argv) {
   for (const std::string& k : keys) {
     workflow::Embedding e;
     e.key = k;
-    e.x = f.read_obsm(k, &e.d);
+    e.x = read_embedding(f, k, &e.d);
     embs.push_back(std::move(e));
   }
   if (a.has("pre-integrated")) {
-    d.pre_integrated = f.read_obsm(a.str("pre-integrated"), &d.pre_d);
+    d.pre_integrated = read_embedding(f, a.str("pre-integrated"), &d.pre_d);
   } else {
     io::ReadOptions o;
     o.require_counts = false;

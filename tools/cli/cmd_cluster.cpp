@@ -99,7 +99,7 @@ int cmd_cluster(const Argv& argv) {
     const int64_t K = a.integer("n-clusters", 0);
     int64_t d = 0;
     const std::string rep = a.str("use-rep", "X_scVI");
-    const std::vector<float> x = f.read_obsm(rep, &d);
+    const std::vector<float> x = read_embedding(f, rep, &d);
     CUVI_CHECK(K >= 1 && K <= n, "--n-clusters " + std::to_string(K) + " must be in [1, n_cells = " + std::to_string(n) + "]");
     if (method == "kmeans") {
       auto backend = backend_from(a, quiet);

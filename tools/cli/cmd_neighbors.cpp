@@ -30,7 +30,7 @@ int cmd_neighbors(const Argv& argv) {
   const int64_t k = a.integer("n-neighbors", 15);
   const io::AnnDataFile f = io::AnnDataFile::open(data);
   int64_t d = 0;
-  const std::vector<float> x = f.read_obsm(rep, &d);
+  const std::vector<float> x = read_embedding(f, rep, &d);
   const int64_t n = f.n_obs();
   CUVI_CHECK(k >= 2 && k <= n, "--n-neighbors " + std::to_string(k) + " must be in [2, n_cells = " + std::to_string(n) + "]");
   auto backend = backend_from(a, quiet);

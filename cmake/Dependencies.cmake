@@ -69,6 +69,18 @@ if(NOT CUVI_OPENBLAS_VARIANT MATCHES "openmp")
 endif()
 message(STATUS "cuvi: OpenBLAS ${CUVI_OPENBLAS_LIBRARY} (cblas.h in ${CUVI_CBLAS_INCLUDE_DIR})")
 
+# libigraph (Leiden, connected components, ARPACK) for the latent-space analyses in tools/workflow. Only the
+# library itself is linked: its exported CMake target also names the generic libblas/liblapack, which would
+# put a second BLAS beside the OpenMP OpenBLAS above.
+find_path(CUVI_IGRAPH_INCLUDE_DIR igraph.h PATH_SUFFIXES igraph)
+find_library(CUVI_IGRAPH_LIBRARY NAMES igraph)
+cuvi_require(CUVI_IGRAPH_INCLUDE_DIR "libigraph headers (igraph.h)" "libigraph-dev")
+cuvi_require(CUVI_IGRAPH_LIBRARY "libigraph" "libigraph-dev")
+add_library(cuvi::igraph INTERFACE IMPORTED)
+target_include_directories(cuvi::igraph INTERFACE ${CUVI_IGRAPH_INCLUDE_DIR})
+target_link_libraries(cuvi::igraph INTERFACE ${CUVI_IGRAPH_LIBRARY})
+message(STATUS "cuvi: libigraph ${CUVI_IGRAPH_LIBRARY} (igraph.h in ${CUVI_IGRAPH_INCLUDE_DIR})")
+
 if(CUVI_BUILD_TESTS)
   find_package(GTest)
   cuvi_require(GTest_FOUND "GoogleTest" "libgtest-dev")

@@ -242,6 +242,24 @@ MatrixScan AnnDataFile::scan_matrix(const std::string& which) const {
   return scan_matrix_element(checked_element(which, &rel), m_budget);
 }
 
+std::vector<std::string> AnnDataFile::obsp_keys() const {
+  const auto g = m_root.open_if("obsp");
+  return g && g->is_group() ? g->members() : std::vector<std::string>{};
+}
+
+CsrMatrix AnnDataFile::read_obsp(const std::string& key) const {
+  const auto keys = obsp_keys();
+  if (std::find(keys.begin(), keys.end(), key) == keys.end())
+    fail("obsp '" + key + "' not found in " + where() + "; obsp: " + join(keys));
+  const MatrixElement m = open_matrix_element(m_root.open("obsp/" + key));
+  if (m.n_rows != n_obs() || m.n_cols != n_obs())
+    m.node.fail("shape " + shape_str(m.n_rows, m.n_cols) + " is not (n_obs, n_obs) = " + shape_str(n_obs(), n_obs()));
+  ReadOptions o;
+  o.require_counts = false;
+  o.memory_budget_bytes = m_budget;
+  return read_matrix_element(m, o);
+}
+
 std::vector<float> AnnDataFile::read_obsm(const std::string& key, int64_t* n_cols) const {
   const auto g = m_root.open_if("obsm");
   const auto keys = obsm_keys();

@@ -49,6 +49,9 @@ class AnnDataFile {
   MatrixScan scan_matrix(const std::string& which) const;
   // A dense obsm entry as (n_obs, n_cols) row-major float32.
   std::vector<float> read_obsm(const std::string& key, int64_t* n_cols) const;
+  std::vector<std::string> obsp_keys() const;
+  // An obsp entry (sparse or dense, n_obs x n_obs) as CSR float32 with sorted rows; any values.
+  CsrMatrix read_obsp(const std::string& key) const;
 
   const std::string& path() const { return m_root.file(); }
   const std::string& group_path() const { return m_root.path(); }

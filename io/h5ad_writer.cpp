@@ -158,6 +158,18 @@ void H5adWriter::add_layer_csr(const std::string& name, const CsrMatrix& m) {
   h5w::write_csr(g.get(), name, m, m_opts);
 }
 
+void H5adWriter::add_obsp_csr(const std::string& name, const CsrMatrix& m) {
+  require_open("add_obsp_csr");
+  check_key("obsp", name);
+  if (m.n_rows != m_n_obs || m.n_cols != m_n_obs)
+    fail(m_output + ": obsp '" + name + "' of shape (" + std::to_string(m.n_rows) + ", " + std::to_string(m.n_cols) +
+         ") does not match (" + std::to_string(m_n_obs) + ", " + std::to_string(m_n_obs) + ")");
+  check_csr(m, m_output + ": obsp '" + name + "'", false);
+  H5Handle g(h5w::dict_group(m_file->id(), "obsp"));
+  h5w::remove(g.get(), name);
+  h5w::write_csr(g.get(), name, m, m_opts);
+}
+
 void H5adWriter::add_df_column(const std::string& df, const Column& c, int64_t n) {
   check_key(df + " column", c.name);
   if (c.size() != n)

@@ -39,6 +39,8 @@ class H5adWriter {
   void add_obsm(const std::string& name, const float* data, int64_t n_rows, int64_t n_cols);  // (n_obs, n_cols)
   void add_layer_dense(const std::string& name, const float* data, int64_t n_rows, int64_t n_cols);
   void add_layer_csr(const std::string& name, const CsrMatrix& m);
+  // (n_obs, n_obs) pairwise matrix in obsp (scanpy's 'distances', 'connectivities'); rows may be unsorted.
+  void add_obsp_csr(const std::string& name, const CsrMatrix& m);
   void add_obs_column(const Column& c);  // String columns are stored as categoricals
   void add_var_column(const Column& c);
   // uns paths may nest ("cuvi/model"); intermediate dicts are created.

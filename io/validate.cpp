@@ -46,7 +46,7 @@ FractionalCounts find_fractional_counts(const CsrMatrix& m) {
   return f;
 }
 
-void check_csr(const CsrMatrix& m, const std::string& what) {
+void check_csr(const CsrMatrix& m, const std::string& what, bool sorted_rows) {
   if (m.n_rows < 0 || m.n_cols < 0) fail(what + ": negative shape");
   if (int64_t(m.indptr.size()) != m.n_rows + 1)
     fail(what + ": indptr has " + std::to_string(m.indptr.size()) + " entries, expected " + std::to_string(m.n_rows + 1));
@@ -63,7 +63,7 @@ void check_csr(const CsrMatrix& m, const std::string& what) {
       if (c < 0 || c >= m.n_cols)
         fail(what + ": column index " + std::to_string(c) + " in row " + std::to_string(r) + " is out of range [0, " +
              std::to_string(m.n_cols) + ")");
-      if (q > s && c <= m.indices[size_t(q - 1)])
+      if (sorted_rows && q > s && c <= m.indices[size_t(q - 1)])
         fail(what + ": column indices not strictly increasing within row " + std::to_string(r));
     }
   }

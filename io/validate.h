@@ -27,8 +27,9 @@ struct FractionalCounts {
 FractionalCounts find_fractional_counts(const CsrMatrix& m);
 
 // Fails ("<what>: ...") unless indptr/indices/data are consistent: sizes, monotonic indptr,
-// indices in range and strictly increasing within each row.
-void check_csr(const CsrMatrix& m, const std::string& what);
+// indices in range and strictly increasing within each row (any order when !sorted_rows: scanpy's
+// obsp['distances'] keeps each row in neighbour order).
+void check_csr(const CsrMatrix& m, const std::string& what, bool sorted_rows = true);
 
 // Fails with the counts and the first differences when file_genes differs from model_genes
 // (different genes, or the same genes in another order).

@@ -1,6 +1,7 @@
 // Shared option handling of the cuvi subcommands.
 #include "tools/cli/cli_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -72,6 +73,21 @@ std::vector<int32_t> read_cell_indices(const std::string& path, int64_t n_cells)
   }
   CUVI_CHECK(!out.empty(), path + ": holds no cell indices");
   return out;
+}
+
+std::vector<float> read_embedding(const io::AnnDataFile& f, const std::string& key, int64_t* d) {
+  std::vector<float> x = f.read_obsm(key, d);
+  for (size_t i = 0; i < x.size(); ++i)
+    CUVI_CHECK(std::isfinite(x[i]), f.path() + ": obsm '" + key + "' holds a non-finite value (NaN or Inf) in row " +
+                                        std::to_string(int64_t(i) / std::max<int64_t>(*d, 1)));
+  return x;
+}
+
+const io::Column& categorical_obs(const io::AnnDataFile& f, const std::string& key) {
+  const io::Column& c = f.obs().require(key, f.path(), "obs");
+  CUVI_CHECK(c.kind == io::ColumnKind::Categorical, f.path() + ": obs column '" + key + "' is not categorical");
+  for (int32_t v : c.cat.codes) CUVI_CHECK(v >= 0, f.path() + ": obs column '" + key + "' has missing values");
+  return c;
 }
 
 void info(bool quiet, const std::string& line) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/backend.h"
+#include "io/anndata.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/workflow/scvi_inference.h"
@@ -27,6 +28,10 @@ void info(bool quiet, const std::string& line);  // one line on stderr
 // 0-based cell indices from a text file (whitespace-separated integers), each checked against n_cells.
 std::vector<int32_t> read_cell_indices(const std::string& path, int64_t n_cells);
 std::set<std::string> merge(std::initializer_list<std::set<std::string>> sets);
+// A dense obsm embedding (n_obs, d) whose values are all finite (fails naming the file, key and row).
+std::vector<float> read_embedding(const io::AnnDataFile& f, const std::string& key, int64_t* d);
+// A categorical obs column without missing values (fails naming the file, the column and the problem).
+const io::Column& categorical_obs(const io::AnnDataFile& f, const std::string& key);
 bool wants_help(const Argv& argv);
 // The kind of the model file named by --model ("cuvi.scvi", ...), "" without --model (a missing or
 // unreadable file fails with its message).

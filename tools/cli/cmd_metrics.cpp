@@ -8,16 +8,6 @@
 #include "tools/workflow/metrics.h"
 
 namespace cuvi::cli {
-namespace {
-
-std::vector<int32_t> codes_of(const io::AnnDataFile& f, const std::string& key) {
-  const io::Column& c = f.obs().require(key, f.path(), "obs");
-  CUVI_CHECK(c.kind == io::ColumnKind::Categorical, f.path() + ": obs column '" + key + "' is not categorical");
-  for (int32_t v : c.cat.codes) CUVI_CHECK(v >= 0, f.path() + ": obs column '" + key + "' has missing values");
-  return c.cat.codes;
-}
-
-}  // namespace
 
 int cmd_metrics(const Argv& argv) {
   if (argv.empty() || wants_help(argv)) {
@@ -38,10 +28,10 @@ int cmd_metrics(const Argv& argv) {
   std::printf("embedding obsm['%s']: %lld cells x %lld dims\n", key.c_str(), (long long)n, (long long)d);
   if (a.has("labels-key"))
     std::printf("knn_accuracy(%s, k=%lld): %.4f\n", a.str("labels-key").c_str(), a.integer("k-labels", 15),
-                workflow::knn_accuracy(z, n, d, codes_of(f, a.str("labels-key")), a.integer("k-labels", 15)));
+                workflow::knn_accuracy(z, n, d, categorical_obs(f, a.str("labels-key")).cat.codes, a.integer("k-labels", 15)));
   if (a.has("batch-key"))
     std::printf("batch_mixing(%s, k=%lld): %.4f\n", a.str("batch-key").c_str(), a.integer("k-batch", 50),
-                workflow::batch_mixing(z, n, d, codes_of(f, a.str("batch-key")), a.integer("k-batch", 50)));
+                workflow::batch_mixing(z, n, d, categorical_obs(f, a.str("batch-key")).cat.codes, a.integer("k-batch", 50)));
   return 0;
 }
 

@@ -32,5 +32,8 @@ int cmd_outliers(const Argv& args);   // cmd_abundance.cpp (MRVI)
 int de_mrvi(const Argv& args);        // cmd_de_mrvi.cpp (cuvi de with an MRVI model)
 extern const char* kMrviDeHelp;       // cmd_de_mrvi.cpp
 int cmd_simulate_cohort(const Argv& args);  // cmd_simulate_cohort.cpp
+int cmd_neighbors(const Argv& args);  // cmd_neighbors.cpp
+int cmd_cluster(const Argv& args);    // cmd_cluster.cpp
+int cmd_benchmark(const Argv& args);  // cmd_benchmark.cpp
 
 }  // namespace cuvi::cli

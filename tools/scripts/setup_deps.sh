@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs what cuvi needs on Debian/Ubuntu (CMake, a C++17 compiler, HDF5, GoogleTest, Google
-# Benchmark) and checks for the CUDA toolkit; says exactly what is missing when it cannot install.
+# Installs what cuvi needs on Debian/Ubuntu (CMake, a C++17 compiler, HDF5, OpenBLAS, libigraph, GoogleTest,
+# Google Benchmark) and checks for the CUDA toolkit; says exactly what is missing when it cannot install.
 set -euo pipefail
 
-packages=(cmake make g++ libhdf5-dev libopenblas-openmp-dev libgtest-dev libbenchmark-dev)
+packages=(cmake make g++ libhdf5-dev libopenblas-openmp-dev libigraph-dev libgtest-dev libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Creates (once) the Python virtual environment the tests read cuvi's outputs back with: anndata, scanpy,
-# h5py, xarray with netCDF4, pytest. Prints the interpreter's path. Usage: setup_python.sh VENV_DIR
+# h5py, xarray with netCDF4, pytest, igraph and leidenalg (sc.tl.leiden). Prints the interpreter's path.
+# Usage: setup_python.sh VENV_DIR
 set -euo pipefail
 venv=${1:?usage: setup_python.sh VENV_DIR}
-packages=(anndata scanpy h5py xarray netCDF4 pandas pytest)
+packages=(anndata scanpy h5py xarray netCDF4 pandas pytest igraph leidenalg)
 stamp="$venv/.cuvi-packages"
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${packages[*]}" ]; then
   echo "$venv/bin/python"

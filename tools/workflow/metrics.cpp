@@ -1,41 +1,22 @@
-// Exact k-nearest-neighbour metrics: brute force with OpenMP over query cells, partial sort per cell.
+// Exact k-nearest-neighbour metrics on the CPU search of engine/pairwise.h (each cell excluded from its list).
 #include "tools/workflow/metrics.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 
+#include "engine/backend.h"
 #include "engine/error.h"
+#include "engine/pairwise.h"
 
 namespace cuvi::workflow {
 
 std::vector<int32_t> knn(const std::vector<float>& latent, int64_t n, int64_t d, int64_t k) {
   CUVI_CHECK(int64_t(latent.size()) == n * d, "knn: latent size does not match n x d");
   CUVI_CHECK(k >= 1 && k < n, "knn: k must be in [1, n)");
-  std::vector<int32_t> out(n * k);
-  std::vector<double> sq(n, 0.0);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < d; ++j) sq[i] += double(latent[i * d + j]) * latent[i * d + j];
-#pragma omp parallel
-  {
-    std::vector<std::pair<double, int32_t>> dist(n);
-#pragma omp for schedule(dynamic, 64)
-    for (int64_t i = 0; i < n; ++i) {
-      const float* a = &latent[i * d];
-      for (int64_t j = 0; j < n; ++j) {
-        const float* b = &latent[j * d];
-        double s = 0;
-        for (int64_t t = 0; t < d; ++t) {
-          const double diff = double(a[t]) - double(b[t]);
-          s += diff * diff;
-        }
-        dist[j] = {j == i ? INFINITY : s, int32_t(j)};
-      }
-      std::partial_sort(dist.begin(), dist.begin() + k, dist.end());
-      for (int64_t t = 0; t < k; ++t) out[i * k + t] = dist[t].second;
-    }
-  }
-  return out;
+  const std::unique_ptr<Backend> cpu = make_cpu_backend(0);
+  return knn_search(*cpu, latent.data(), n, latent.data(), n, d, k, true).indices;
 }
 
 double knn_accuracy(const std::vector<float>& latent, int64_t n, int64_t d, const std::vector<int32_t>& labels,

@@ -6,8 +6,8 @@
 
 namespace cuvi::workflow {
 
-// k nearest neighbours of every cell (Euclidean, exact, excluding the cell): (n, k) indices,
-// nearest first. latent: (n, d) row-major.
+// k nearest neighbours of every cell (Euclidean, exact, excluding the cell; ties by the smaller index):
+// (n, k) indices, nearest first. latent: (n, d) row-major. Runs knn_search on a CPU backend.
 std::vector<int32_t> knn(const std::vector<float>& latent, int64_t n, int64_t d, int64_t k);
 
 // Majority label of the k neighbours (ties: smallest label code) compared with the cell's label.

@@ -7,6 +7,7 @@
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
 #include "tools/workflow/scvi_file.h"
+#include "tools/workflow/scvi_train.h"
 
 namespace cuvi::cli {
 namespace {
@@ -52,8 +53,7 @@ int cmd_train(const Argv& argv) {
     return argv.empty() ? 2 : 0;
   }
   const std::string kind = argv[0];
-  CUVI_CHECK(kind == "scvi" || kind == "linear-scvi",
-             "unknown model '" + kind + "' (this version trains: scvi, linear-scvi)");
+  workflow::scvi_defaults(kind);  // an unknown model fails before the options are read
   const Args a(Argv(argv.begin() + 1, argv.end()), merge({kOptions, kDataOptions}), kFlags, kDataLists);
   const bool quiet = a.flag("quiet");
   const std::string data_path = a.required("data");
@@ -66,12 +66,7 @@ int cmd_train(const Argv& argv) {
     info(quiet, "warning: " + std::to_string(sum.all_zero_cells) +
                     " cells have no counts; their observed log library is -inf (scvi-tools behaves the same)");
 
-  models::ScviConfig cfg = kind == "linear-scvi" ? models::ScviConfig::linear_scvi() : models::ScviConfig();
-  cfg.n_genes = data.data.counts.n_cols;
-  cfg.n_batch = int64_t(data.registry.batch_categories.size());
-  cfg.n_labels = int64_t(data.registry.label_categories.size());
-  for (const auto& c : data.registry.covariate_categories) cfg.n_cats_per_cov.push_back(int64_t(c.size()));
-  cfg.n_continuous_cov = int64_t(data.registry.keys.continuous_covariate_keys.size());
+  models::ScviConfig cfg = workflow::scvi_config_for(kind, data);
   cfg.n_hidden = a.integer("n-hidden", cfg.n_hidden);
   cfg.n_latent = a.integer("n-latent", cfg.n_latent);
   cfg.n_layers = int(a.integer("n-layers", cfg.n_layers));
@@ -110,30 +105,18 @@ int cmd_train(const Argv& argv) {
   CUVI_CHECK(tc.max_epochs >= 0, "--max-epochs must be positive");
 
   auto backend = backend_from(a, quiet);
-  models::ScviModel model(cfg);
-  model.allocate(*backend, tc.seed);
-  workflow::encode_codes(data, model.module().layout());
-  model.set_library_prior_from_counts(data.totals, data.cells.batch);
-  const io::CsrMatrix& m = data.data.counts;
   LoaderOptions lo;
   lo.memory_budget_bytes = size_t(a.integer("memory-budget", 0));
-  DeviceDataset dataset(*backend, CsrView{m.indptr.data(), m.indices.data(), m.data.data(), m.n_rows, m.n_cols},
-                        data.cells, lo);
-  info(quiet, "data: " + std::to_string(m.n_rows) + " cells x " + std::to_string(m.n_cols) + " genes from " +
-                  data.data.source + (dataset.streaming() ? " (streamed from host memory)" : ""));
-  info(quiet, cfg.describe());
-
-  Trainer trainer(*backend, model, dataset, tc);
-  const TrainResult r = trainer.fit();
+  const workflow::ScviTraining t =
+      workflow::train_scvi(*backend, cfg, data, tc, lo, [&](const DeviceDataset& dataset) {
+        info(quiet, "data: " + std::to_string(dataset.n_rows()) + " cells x " + std::to_string(dataset.n_genes()) +
+                        " genes from " + data.data.source + (dataset.streaming() ? " (streamed from host memory)" : ""));
+        info(quiet, cfg.describe());
+      });
+  const TrainResult& r = t.result;
   const auto& h = r.history;
   const double n_train = double(r.split.train.size());
-  std::map<std::string, std::string> facts = {
-      {"device", backend->describe()},          {"seed", std::to_string(tc.seed)},
-      {"epochs", std::to_string(r.epochs_run)}, {"seconds", std::to_string(r.seconds)},
-      {"n_train", std::to_string(r.split.train.size())}, {"n_validation", std::to_string(r.split.validation.size())},
-      {"data", data_path},                      {"batch_size", std::to_string(tc.batch_size)}};
-  if (r.best_epoch >= 0) facts["best_epoch"] = std::to_string(r.best_epoch + 1);
-  workflow::save_scvi(out, model, data.registry, h, facts);
+  workflow::save_scvi(out, *t.model, data.registry, h, workflow::training_facts(*backend, tc, r, data_path));
 
   char line[512];
   std::snprintf(line, sizeof line, "trained %s: %lld epochs in %.1f s (%.0f cells/s), elbo_train %.3f%s", cfg.model.c_str(),

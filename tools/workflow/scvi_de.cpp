@@ -63,17 +63,9 @@ std::string list_categories(const std::vector<std::string>& cats) {
   return s;
 }
 
-// True when the counts were stored sparse (scipy arithmetic in scvi); a dense AnnData matrix is an
-// HDF5 dataset, a sparse one a group.
+// True when the counts were stored sparse (scipy arithmetic in scvi): every AnnData matrix but a dense one.
 bool counts_stored_sparse(const io::Dataset& d) {
-  if (d.format != io::FileFormat::AnnData) return true;
-  try {
-    const io::Node root = io::Node::root(io::H5File::open_read(d.path));
-    const std::string rel = d.source.empty() || d.source[0] != '/' ? d.source : d.source.substr(1);
-    return !root.open(rel).is_dataset();
-  } catch (const std::exception&) {
-    return true;
-  }
+  return d.format != io::FileFormat::AnnData || d.storage != "dense";
 }
 
 // One side of a comparison: its cells and the slots of its scale draw.
@@ -119,7 +111,7 @@ DeResult differential_expression(ScviInference& inf, const DeOptions& opt) {
              "--delta must be a non-negative number or 'auto'");
   if (opt.pseudocounts) CUVI_CHECK(*opt.pseudocounts >= 0, "--pseudocounts must be non-negative");
   const PreparedData& data = inf.data;
-  const io::CsrMatrix& counts = data.data.counts;
+  const CsrView counts = data.counts();
   const int64_t R = counts.n_rows, G = counts.n_cols;
   const Grouping grp = read_grouping(data.data.obs, opt.groupby, data.data.path);
   std::vector<std::vector<int32_t>> members(grp.categories.size());

@@ -283,7 +283,7 @@ std::vector<bool> fdr_de_prediction(const std::vector<double>& proba_de, double 
   return out;
 }
 
-std::vector<float> float32_totals(const io::CsrMatrix& m) {
+std::vector<float> float32_totals(const CsrView& m) {
   std::vector<float> t(m.n_rows, 0.f);
   for (int64_t i = 0; i < m.n_rows; ++i) {
     float s = 0.f;
@@ -293,7 +293,7 @@ std::vector<float> float32_totals(const io::CsrMatrix& m) {
   return t;
 }
 
-RawStats raw_counts_properties(const io::CsrMatrix& m, const std::vector<int32_t>& rows,
+RawStats raw_counts_properties(const CsrView& m, const std::vector<int32_t>& rows,
                                const std::vector<float>& totals, bool sparse) {
   const int64_t G = m.n_cols, n = int64_t(rows.size());
   CUVI_CHECK(n > 0, "raw-count statistics of an empty group");
@@ -343,7 +343,7 @@ RawStats raw_counts_properties(const io::CsrMatrix& m, const std::vector<int32_t
   return s;
 }
 
-std::vector<bool> low_mean_genes(const io::CsrMatrix& m, const std::vector<int32_t>& rows, double threshold) {
+std::vector<bool> low_mean_genes(const CsrView& m, const std::vector<int32_t>& rows, double threshold) {
   const int64_t G = m.n_cols;
   std::vector<double> sum(G, 0.0);
   for (int32_t r : rows)

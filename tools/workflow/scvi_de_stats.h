@@ -67,11 +67,11 @@ std::vector<bool> fdr_de_prediction(const std::vector<double>& proba_de, double 
 struct RawStats {
   std::vector<double> raw_mean, non_zeros_proportion, raw_normalized_mean;  // (G)
 };
-RawStats raw_counts_properties(const io::CsrMatrix& counts, const std::vector<int32_t>& rows,
+RawStats raw_counts_properties(const CsrView& counts, const std::vector<int32_t>& rows,
                                const std::vector<float>& totals, bool sparse);
 // Per-cell totals as scipy/numpy sum a float32 matrix row (float32, in stored order).
-std::vector<float> float32_totals(const io::CsrMatrix& counts);
+std::vector<float> float32_totals(const CsrView& counts);
 // Genes whose mean count in `rows` is below threshold (float32 mean, as scvi's mask).
-std::vector<bool> low_mean_genes(const io::CsrMatrix& counts, const std::vector<int32_t>& rows, double threshold);
+std::vector<bool> low_mean_genes(const CsrView& counts, const std::vector<int32_t>& rows, double threshold);
 
 }  // namespace cuvi::workflow

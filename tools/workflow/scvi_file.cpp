@@ -12,21 +12,38 @@ std::vector<std::string> one(const std::string& s) { return {s}; }
 
 }  // namespace
 
-void save_scvi(const std::string& path, const models::ScviModel& model, const DataRegistry& reg,
-               const std::map<std::string, std::vector<double>>& history,
-               const std::map<std::string, std::string>& info) {
-  io::Checkpoint c;
-  c.kind = kKind;
-  c.config = model.config().to_map();
-  for (const auto& [k, v] : info) c.config["info." + k] = v;
+ScviFile scvi_file_of(const models::ScviModel& model, const DataRegistry& registry,
+                      const std::map<std::string, std::vector<double>>& history,
+                      const std::map<std::string, std::string>& info) {
+  ScviFile f;
+  f.config = model.config();
+  f.registry = registry;
+  f.history = history;
+  f.info = info;
   const ParamStore& ps = model.params();
   for (size_t id = 0; id < ps.entries().size(); ++id) {
     const ParamEntry& e = ps.entry(int(id));
     io::CheckpointTensor t;
     for (int i = 0; i < e.shape.ndim; ++i) t.shape.push_back(e.shape.d[i]);
     t.values = ps.get(int(id));
-    c.tensors[e.name] = std::move(t);
+    f.weights[e.name] = std::move(t);
   }
+  return f;
+}
+
+void save_scvi(const std::string& path, const models::ScviModel& model, const DataRegistry& registry,
+               const std::map<std::string, std::vector<double>>& history,
+               const std::map<std::string, std::string>& info) {
+  save_scvi(path, scvi_file_of(model, registry, history, info));
+}
+
+void save_scvi(const std::string& path, const ScviFile& f) {
+  io::Checkpoint c;
+  c.kind = kKind;
+  c.config = f.config.to_map();
+  for (const auto& [k, v] : f.info) c.config["info." + k] = v;
+  c.tensors.insert(f.weights.begin(), f.weights.end());
+  const DataRegistry& reg = f.registry;
   c.strings["genes"] = reg.genes;
   c.strings["batch_categories"] = reg.batch_categories;
   c.strings["label_categories"] = reg.label_categories;
@@ -41,7 +58,7 @@ void save_scvi(const std::string& path, const models::ScviModel& model, const Da
   c.strings["setup.labels_key"] = one(keys.labels_key);
   c.strings["setup.categorical_covariate_keys"] = keys.categorical_covariate_keys;
   c.strings["setup.continuous_covariate_keys"] = keys.continuous_covariate_keys;
-  c.history = history;
+  c.history = f.history;
   io::write_checkpoint(path, c);
 }
 
@@ -81,7 +98,7 @@ ScviFile read_scvi(const std::string& path) {
   for (size_t k = 0; k < r.keys.categorical_covariate_keys.size(); ++k)
     r.covariate_categories.push_back(list("covariate_categories." + std::to_string(k)));
   CUVI_CHECK(int64_t(r.genes.size()) == f.config.n_genes, path + ": damaged model file: gene list and configuration disagree");
-  for (const auto& [k, t] : c.tensors) f.weights[k] = t.values;
+  f.weights = c.tensors;
   f.history = c.history;
   return f;
 }
@@ -94,7 +111,7 @@ std::unique_ptr<models::ScviModel> load_scvi_model(const ScviFile& f, Backend& b
     const ParamEntry& e = ps.entry(int(id));
     auto it = f.weights.find(e.name);
     CUVI_CHECK(it != f.weights.end(), "model file lacks parameter '" + e.name + "'");
-    ps.set(int(id), it->second);
+    ps.set(int(id), it->second.values);
   }
   return m;
 }

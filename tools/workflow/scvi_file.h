@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "io/checkpoint.h"
 #include "models/scvi/scvi_model.h"
 #include "tools/workflow/setup.h"
 
@@ -16,9 +17,14 @@ struct ScviFile {
   DataRegistry registry;
   std::map<std::string, std::vector<double>> history;
   std::map<std::string, std::string> info;  // training facts: device, seed, epochs, seconds, cuvi version
-  std::map<std::string, std::vector<float>> weights;  // by parameter name
+  std::map<std::string, io::CheckpointTensor> weights;  // by parameter name
 };
 
+// A model's file form: its configuration and current weights with the registry, history and facts.
+ScviFile scvi_file_of(const models::ScviModel& model, const DataRegistry& registry,
+                      const std::map<std::string, std::vector<double>>& history,
+                      const std::map<std::string, std::string>& info);
+void save_scvi(const std::string& path, const ScviFile& f);
 void save_scvi(const std::string& path, const models::ScviModel& model, const DataRegistry& registry,
                const std::map<std::string, std::vector<double>>& history,
                const std::map<std::string, std::string>& info);

@@ -21,9 +21,8 @@ void download_rows(Backend& b, const Tensor& t, float* out, int64_t row0, int64_
 ScviSession::ScviSession(Backend& backend, models::ScviModel& model, PreparedData& data, int64_t batch_size,
                          const LoaderOptions& loader)
     : m_backend(backend), m_model(model), m_batch_size(batch_size) {
-  const io::CsrMatrix& m = data.data.counts;
-  CsrView view{m.indptr.data(), m.indices.data(), m.data.data(), m.n_rows, m.n_cols};
-  m_data = std::make_unique<DeviceDataset>(backend, view, data.cells, loader);
+  const CsrView m = data.counts();
+  m_data = std::make_unique<DeviceDataset>(backend, m, data.cells, loader);
   m_all_rows.resize(m.n_rows);
   for (int64_t i = 0; i < m.n_rows; ++i) m_all_rows[i] = int32_t(i);
   const int64_t b = std::min<int64_t>(batch_size, m.n_rows);

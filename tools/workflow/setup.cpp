@@ -70,16 +70,24 @@ void map_onto(const std::string& file, const std::string& key, const std::vector
 
 PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model,
                           bool strict_counts) {
-  PreparedData p;
   io::LoadOptions lo;
   lo.allow_fractional_counts = !strict_counts;
   lo.layer = keys.layer;
   lo.modality = keys.modality;
   lo.genome = keys.genome;
   lo.feature_type = keys.feature_type;
-  p.data = io::load_dataset(path, lo);
+  return register_dataset(io::load_dataset(path, lo), keys, model);
+}
+
+PreparedData register_dataset(io::Dataset data, const SetupKeys& keys, const DataRegistry* model,
+                              const CsrView* borrowed) {
+  PreparedData p;
+  p.data = std::move(data);
+  if (borrowed) p.borrowed = *borrowed;
   const io::Dataset& d = p.data;
-  const int64_t R = d.counts.n_rows;
+  const std::string& path = d.path;
+  const CsrView counts = p.counts();
+  const int64_t R = counts.n_rows;
   CUVI_CHECK(R > 0, path + ": the count matrix has no cells");
   p.registry.keys = keys;
   p.registry.genes = d.var.index;
@@ -128,7 +136,7 @@ PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const 
   }
   p.totals.assign(R, 0.0);
   for (int64_t i = 0; i < R; ++i)
-    for (int64_t k = d.counts.indptr[i]; k < d.counts.indptr[i + 1]; ++k) p.totals[i] += d.counts.data[k];
+    for (int64_t k = counts.indptr[i]; k < counts.indptr[i + 1]; ++k) p.totals[i] += counts.data[k];
   return p;
 }
 

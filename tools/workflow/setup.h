@@ -27,11 +27,15 @@ struct DataRegistry {
 };
 
 struct PreparedData {
-  io::Dataset data;
+  io::Dataset data;             // data.counts stays empty when the counts are borrowed
+  CsrView borrowed;             // counts lent by the caller (an AnnData in memory), else unset
   DataRegistry registry;
   CellTable cells;              // codes are raw categories here; see encode_codes
   std::vector<int32_t> cat_covs;  // (R, n_cat_keys) raw category codes
   std::vector<double> totals;   // per-cell count totals
+
+  // The registered count matrix: the borrowed one, or data.counts.
+  CsrView counts() const { return borrowed.indptr ? borrowed : CsrView(data.counts); }
 };
 
 // Loads the file and registers its columns. With `model` (inference), categories and genes must be
@@ -39,6 +43,10 @@ struct PreparedData {
 // counts load with a warning in data.warnings (scvi-tools warns and trains); strict_counts refuses them.
 PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model = nullptr,
                           bool strict_counts = false);
+// The registration of prepare_data for a dataset already in memory (data.path names it in messages). With
+// `borrowed`, the counts are that matrix (validated by the caller, kept alive by it) instead of data.counts.
+PreparedData register_dataset(io::Dataset data, const SetupKeys& keys, const DataRegistry* model = nullptr,
+                              const CsrView* borrowed = nullptr);
 
 // Fills cells.codes/n_codes with the one-hot column offsets of [batch] + categorical covariates.
 void encode_codes(PreparedData& p, const models::CovariateLayout& layout);

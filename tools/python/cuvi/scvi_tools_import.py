@@ -226,12 +226,23 @@ def export_saved(state_dict: dict, var_names, attr_dict: dict, out: str, source:
 
 
 def export_model_dir(model_dir: str, out: str, prefix: str | None = None) -> None:
-    """Exports the directory written by scvi-tools' ``model.save(model_dir)``."""
+    """Exports the directory written by scvi-tools' ``model.save(model_dir)`` (needs torch)."""
     path = os.path.join(model_dir, f"{prefix or ''}model.pt")
     if not os.path.exists(path):
         raise ValueError(f"scvi-tools model: {path} not found (expected a directory written by model.save())")
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError("reading a saved scvi-tools model needs torch (pip install torch)") from e
     saved = torch.load(path, map_location="cpu", weights_only=False)
     export_saved(saved["model_state_dict"], saved["var_names"], saved["attr_dict"], out, source=model_dir)
+
+
+def export_model(model, out: str) -> None:
+    """Exports a live scvi-tools model object, with the attributes its ``save()`` would write."""
+    var_names = model.get_var_names() if hasattr(model, "get_var_names") else model.adata.var_names
+    attr_dict = {name: value for name, value in model._get_user_attributes() if name[-1] == "_"}
+    export_saved(model.module.state_dict(), var_names, attr_dict, out, source=type(model).__name__ + " object")
 
 
 def main(argv: list[str]) -> int:

@@ -7,7 +7,7 @@ differential expression between the B-cell and the NK-cell cluster. The script c
 
 The same code runs scvi-tools (``--engine scvi-tools``, where scvi-tools is installed): only the module
 that provides ``model.SCVI`` changes. The ARI threshold was set from scvi-tools 1.5.1 on this workflow
-(seeds 0-2, --max-epochs 100, CPU); see the README section "Python package" for the numbers.
+(seeds 0-2, the default 50 epochs, CPU); see the README section "Python package" for the numbers.
 Data: ../shared/data/pbmc-zheng2017 next to the source tree, or --data FILE.
 """
 
@@ -30,15 +30,15 @@ from sklearn.metrics import adjusted_rand_score  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "..", "shared", "data", "pbmc-zheng2017", "pbmc_zheng2017_sorted_2140cells.h5ad")
 MIN_ARI = 0.40  # below scvi-tools' lowest leiden-vs-label ARI over seeds 0-2 (README)
-B_MARKERS = {"CD79A", "CD79B", "MS4A1", "CD19", "CD22", "BANK1", "TCL1A", "VPREB3", "HLA-DQA1", "HLA-DQB1"}
-NK_MARKERS = {"NKG7", "GNLY", "GZMB", "PRF1", "KLRD1", "KLRF1", "FGFBP2", "CST7", "GZMA", "CTSW"}
+B_MARKERS = {"CD79A", "CD79B", "MS4A1", "CD19", "CD22", "BANK1", "BLK", "FCER2", "TCL1A", "VPREB3", "FCRLA"}
+NK_MARKERS = {"NKG7", "GNLY", "GZMB", "PRF1", "KLRD1", "KLRF1", "KLRC1", "FGFBP2", "CST7", "GZMA", "FCGR3A", "SH2D1B"}
 
 
 def parse(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=DATA)
     ap.add_argument("--out", default="pbmc_scvi_out")
-    ap.add_argument("--max-epochs", type=int, default=100)
+    ap.add_argument("--max-epochs", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--engine", choices=("cuvi", "scvi-tools"), default="cuvi")
     ap.add_argument("--min-ari", type=float, default=MIN_ARI)
@@ -112,18 +112,19 @@ def main(argv) -> int:
     # %% Differential expression between the B-cell cluster and the NK-cell cluster.
     b_cluster, nk_cluster = cluster_of(adata, "bcells"), cluster_of(adata, "nk")
     t0 = time.time()
-    de = model.differential_expression(groupby="leiden", group1=b_cluster, group2=nk_cluster)
+    de = model.differential_expression(groupby="leiden", group1=b_cluster, group2=nk_cluster, mode="change")
     de_seconds = time.time() - t0
     de.to_csv(os.path.join(args.out, "de_bcell_vs_nk_cluster.csv"))
-    up = de[de["scale1"] > de["scale2"]].sort_values("bayes_factor", ascending=False).index[:25]
-    down = de[de["scale1"] < de["scale2"]].sort_values("bayes_factor", ascending=False).index[:25]
+    de = de[de["is_de_fdr_0.05"]]
+    up = de.sort_values("lfc_mean", ascending=False).index[:25]  # up in the B-cell cluster
+    down = de.sort_values("lfc_mean").index[:25]  # up in the NK cluster
 
     # %% Checks: clusters follow the sorted populations, DE finds the lineage markers, files exist.
     checks = {
         f"leiden ARI vs cell_type >= {args.min_ari}": ari >= args.min_ari,
         "B-cell and NK-cell cells fall in different clusters": b_cluster != nk_cluster,
-        "B-cell markers among the top genes up in the B-cell cluster": bool(B_MARKERS & set(up)),
-        "NK markers among the top genes up in the NK cluster": bool(NK_MARKERS & set(down)),
+        "two or more B-cell markers among the 25 genes most up in the B-cell cluster": len(B_MARKERS & set(up)) >= 2,
+        "two or more NK markers among the 25 genes most up in the NK cluster": len(NK_MARKERS & set(down)) >= 2,
         "latent is finite": bool(np.isfinite(adata.obsm["X_scVI"]).all()),
         "training curves decrease": float(model.history["elbo_train"].iloc[-1, 0]) < float(
             model.history["elbo_train"].iloc[0, 0]),

@@ -3,6 +3,8 @@ last epoch's loss and the training speed in cells per second."""
 
 from __future__ import annotations
 
+import sys
+
 from tqdm.auto import tqdm
 
 
@@ -13,6 +15,7 @@ class EpochProgress:
         self.enabled = enabled
         self.bar = None
         self.last = {}
+        self.live = sys.stderr.isatty() or "ipykernel" in sys.modules  # redraw within epochs only where seen
 
     def __call__(self, p: dict) -> None:
         if not self.enabled:
@@ -32,7 +35,7 @@ class EpochProgress:
         self.bar.set_postfix(postfix, refresh=False)
         if p["epoch_done"]:
             self.bar.update(epoch - self.bar.n)
-        else:
+        elif self.live:
             self.bar.refresh()
 
     def close(self) -> None:

@@ -27,6 +27,12 @@ _OPTIONS = {"n_hidden", "n_latent", "n_layers", "dropout_rate", "dispersion", "g
             "use_layer_norm"}  # the module options cuvi implements
 
 
+def init_options(params: dict) -> dict:
+    """A constructor's module options from its locals(): the named ones and its **kwargs."""
+    named = {k: v for k, v in params.items() if k not in ("self", "adata", "__class__", "kwargs", "model_kwargs")}
+    return {**named, **params.get("kwargs", {}), **params.get("model_kwargs", {})}
+
+
 def _device(accelerator: str, devices="auto") -> str:
     """The engine's device for scvi-tools' accelerator/devices arguments."""
     if devices not in ("auto", 1, [0], (0,), 0, "0"):

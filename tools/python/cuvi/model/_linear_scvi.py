@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import _cuvi
-from ._base import BaseModelClass
+from ._base import BaseModelClass, init_options
 from ._de import DEMixin
 from ._inference import RNASeqMixin, VAEMixin
 from ._training import UnsupervisedTrainingMixin
@@ -21,10 +21,7 @@ class LinearSCVI(RNASeqMixin, VAEMixin, DEMixin, UnsupervisedTrainingMixin, Base
     def __init__(self, adata=None, n_hidden: int = 128, n_latent: int = 10, n_layers: int = 1,
                  dropout_rate: float = 0.1, dispersion: str = "gene", gene_likelihood: str = "nb",
                  use_observed_lib_size: bool = False, latent_distribution: str = "normal", **model_kwargs):
-        super().__init__(adata, n_hidden=n_hidden, n_latent=n_latent, n_layers=n_layers, dropout_rate=dropout_rate,
-                         dispersion=dispersion, gene_likelihood=gene_likelihood,
-                         use_observed_lib_size=use_observed_lib_size, latent_distribution=latent_distribution,
-                         **model_kwargs)
+        super().__init__(adata, **init_options(locals()))
 
     @classmethod
     def setup_anndata(cls, adata, batch_key: str | None = None, labels_key: str | None = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import BaseModelClass
+from ._base import BaseModelClass, init_options
 from ._de import DEMixin
 from ._inference import RNASeqMixin, VAEMixin
 from ._training import UnsupervisedTrainingMixin
@@ -21,10 +21,7 @@ class SCVI(RNASeqMixin, VAEMixin, DEMixin, UnsupervisedTrainingMixin, BaseModelC
     def __init__(self, adata=None, n_hidden: int = 128, n_latent: int = 10, n_layers: int = 1,
                  dropout_rate: float = 0.1, dispersion: str = "gene", gene_likelihood: str = "zinb",
                  use_observed_lib_size: bool = True, latent_distribution: str = "normal", **kwargs):
-        super().__init__(adata, n_hidden=n_hidden, n_latent=n_latent, n_layers=n_layers, dropout_rate=dropout_rate,
-                         dispersion=dispersion, gene_likelihood=gene_likelihood,
-                         use_observed_lib_size=use_observed_lib_size, latent_distribution=latent_distribution,
-                         **kwargs)
+        super().__init__(adata, **init_options(locals()))
 
     @classmethod
     def setup_anndata(cls, adata, layer: str | None = None, batch_key: str | None = None,

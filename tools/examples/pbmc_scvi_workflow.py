@@ -29,7 +29,9 @@ from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "..", "shared", "data", "pbmc-zheng2017", "pbmc_zheng2017_sorted_2140cells.h5ad")
-MIN_ARI = 0.40  # below scvi-tools' lowest leiden-vs-label ARI over seeds 0-2 (README)
+# scvi-tools 1.5.1 on this workflow gave leiden-vs-label ARI 0.389, 0.415, 0.440 for seeds 0, 1, 2 (run with
+# --engine scvi-tools); the threshold sits one seed spread below the lowest of them.
+MIN_ARI = 0.35
 B_MARKERS = {"CD79A", "CD79B", "MS4A1", "CD19", "CD22", "BANK1", "BLK", "FCER2", "TCL1A", "VPREB3", "FCRLA"}
 NK_MARKERS = {"NKG7", "GNLY", "GZMB", "PRF1", "KLRD1", "KLRF1", "KLRC1", "FGFBP2", "CST7", "GZMA", "FCGR3A", "SH2D1B"}
 

@@ -16,10 +16,11 @@ SETUP_KEY = "_cuvi_setup"  # adata.uns entry written by setup_anndata
 _LIST_KEYS = ("categorical_covariate_keys", "continuous_covariate_keys")
 
 
-def store_setup(adata, model_name: str, keys: _cuvi.SetupKeys) -> None:
+def store_setup(adata, model_name: str, keys: _cuvi.SetupKeys, strict_counts: bool = False) -> None:
     """Records a setup_anndata call in adata.uns (plain strings and lists, so it survives write_h5ad)."""
     adata.uns[SETUP_KEY] = {
         "model": model_name,
+        "strict_counts": bool(strict_counts),
         "layer": keys.layer,
         "batch_key": keys.batch_key,
         "labels_key": keys.labels_key,
@@ -28,15 +29,16 @@ def store_setup(adata, model_name: str, keys: _cuvi.SetupKeys) -> None:
     }
 
 
-def setup_of(adata, model_name: str) -> _cuvi.SetupKeys:
-    """The keys setup_anndata recorded for model_name, or a ValueError saying to call it."""
+def setup_of(adata, model_name: str) -> tuple[_cuvi.SetupKeys, bool]:
+    """(keys, strict_counts) setup_anndata recorded for model_name, or a ValueError saying to call it."""
     entry = adata.uns.get(SETUP_KEY)
     if entry is None or str(entry.get("model")) != model_name:
         raise ValueError(
             f"Please set up your AnnData with {model_name}.setup_anndata first"
             + (f" (it was set up for {entry.get('model')})" if entry is not None else "")
         )
-    return make_keys(**{k: entry.get(k) for k in ("layer", "batch_key", "labels_key") + _LIST_KEYS})
+    keys = make_keys(**{k: entry.get(k) for k in ("layer", "batch_key", "labels_key") + _LIST_KEYS})
+    return keys, bool(entry.get("strict_counts", False))
 
 
 def make_keys(layer=None, batch_key=None, labels_key=None, categorical_covariate_keys=None,

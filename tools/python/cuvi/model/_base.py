@@ -53,8 +53,7 @@ class BaseModelClass:
         if adata is None:
             raise ValueError(f"{self._model_name} needs the AnnData it will be trained on")
         self.adata = adata
-        self._keys = setup_of(adata, self._model_name)
-        self._strict_counts = bool(adata.uns["_cuvi_setup"].get("strict_counts", False))
+        self._keys, self._strict_counts = setup_of(adata, self._model_name)
         self._options = self._checked_options(options)
         self._config = self._config_for(register(adata, self._keys, strict_counts=self._strict_counts))
         self._model = None  # _cuvi.Model once trained or loaded
@@ -69,8 +68,7 @@ class BaseModelClass:
     def _setup(cls, adata, strict_counts=False, **keys) -> None:
         k = make_keys(**keys)
         register(adata, k, strict_counts=strict_counts)  # the readers' checks, now rather than at train()
-        store_setup(adata, cls._model_name, k)
-        adata.uns["_cuvi_setup"]["strict_counts"] = bool(strict_counts)
+        store_setup(adata, cls._model_name, k, strict_counts)
 
     # ---- configuration -------------------------------------------------------------------------
     @classmethod

@@ -32,8 +32,8 @@ cuda::MhaDims cuda_dims(const Tensor* in, const OpParams& p) {
   const cpu::MhaDims d = cpu_dims(in, p);
   return {d.B, d.Nt, d.Dq, d.Dkv, d.H, d.Dh, d.Do};
 }
-#endif
 bool force_general(const OpParams& p) { return p.i[1] == 1; }
+#endif
 
 void expect_dims(const char* what, const Tensor& t, std::initializer_list<int64_t> dims, const char* layout) {
   const Shape want(dims);

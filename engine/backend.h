@@ -66,6 +66,8 @@ std::unique_ptr<Backend> make_backend(const std::string& choice, uint64_t seed, 
 std::unique_ptr<Backend> make_cpu_backend(uint64_t seed, int n_threads = 0);
 // Which OpenBLAS kernels the CPU backend's matrix products run ("OpenBLAS Haswell kernels, OpenMP build").
 std::string cpu_blas_description();
+// The instruction set the host code was compiled for ("AVX-512", "AVX2", "AVX", "SSE2", "generic").
+const char* compiled_isa();
 std::unique_ptr<Backend> make_cuda_backend(uint64_t seed, int device_index = 0);
 
 // Owning buffer in a backend's memory (RAII); used by arenas and data loaders, never per step.

@@ -49,6 +49,20 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
+const char* compiled_isa() {
+#if defined(__AVX512F__)
+  return "AVX-512";
+#elif defined(__AVX2__)
+  return "AVX2";
+#elif defined(__AVX__)
+  return "AVX";
+#elif defined(__x86_64__)
+  return "SSE2";
+#else
+  return "generic";
+#endif
+}
+
 std::string cpu_blas_description() {
   const int parallel = openblas_get_parallel();  // 0 sequential, 1 pthreads, 2 OpenMP
   return std::string("OpenBLAS ") + openblas_get_corename() + " kernels, " +

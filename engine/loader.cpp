@@ -3,7 +3,9 @@
 // while the current one trains.
 #include "engine/loader.h"
 
+#ifndef CUVI_CPU_ONLY
 #include <cuda_runtime_api.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -11,7 +13,9 @@
 
 #include "engine/registry.h"
 #include "kernels/cpu/gather.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/gather.h"
+#endif
 
 namespace cuvi {
 namespace {
@@ -27,8 +31,11 @@ DeviceBuffer upload_vector(Backend& b, const std::vector<T>& v) {
 
 size_t free_device_bytes(Backend& b) {
   if (b.device() != Device::CUDA) return SIZE_MAX;
-  size_t free_b = 0, total = 0;
+  size_t free_b = 0;
+#ifndef CUVI_CPU_ONLY
+  size_t total = 0;
   if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) return 0;
+#endif
   return free_b;
 }
 
@@ -103,8 +110,10 @@ DeviceDataset::DeviceDataset(Backend& backend, const CsrView& counts, const Cell
       backend.upload(m_indices.data(), counts.indices, counts.nnz() * sizeof(int32_t));
       backend.upload(m_data.data(), counts.data, counts.nnz() * sizeof(float));
     }
+#ifndef CUVI_CPU_ONLY
     if (backend.device() == Device::CUDA)
       m_scratch = DeviceBuffer(backend, cuda::philox_permutation_scratch(R));
+#endif
   } else {
     m_stream = std::make_unique<Stream>();
     m_stream->rows_per_super = std::max<int64_t>(1, options.prefetch_batches);
@@ -141,6 +150,7 @@ void DeviceDataset::begin_epoch(const std::vector<int32_t>& rows, bool shuffle, 
     for (int64_t i = 0; i < n; ++i) m_host_order[i] = rows[order[i]];
     m_backend.upload(m_epoch_rows.data(), m_host_order.data(), n * sizeof(int32_t));
   } else {
+#ifndef CUVI_CPU_ONLY
     m_backend.upload(m_subset.data(), rows.data(), n * sizeof(int32_t));
     auto s = static_cast<cudaStream_t>(m_backend.ctx().stream);
     try {
@@ -155,6 +165,7 @@ void DeviceDataset::begin_epoch(const std::vector<int32_t>& rows, bool shuffle, 
     } catch (const std::runtime_error& e) {
       fail(e.what());
     }
+#endif
   }
   if (m_streaming) {
     Stream& st = *m_stream;
@@ -272,6 +283,7 @@ MiniBatch DeviceDataset::batch(int64_t b, Arena& arena) {
     if (!arena.is_measuring()) {
       ExecContext& ctx = m_backend.ctx();
       const int32_t* epoch_rows = static_cast<const int32_t*>(m_epoch_rows.data());  // (m_epoch_n)
+#ifndef CUVI_CPU_ONLY
       if (dev == Device::CUDA) {
         try {
           cuda::take_batch_rows(static_cast<cudaStream_t>(ctx.stream), epoch_rows, m_epoch_n,
@@ -279,7 +291,9 @@ MiniBatch DeviceDataset::batch(int64_t b, Arena& arena) {
         } catch (const std::runtime_error& e) {
           fail(e.what());
         }
-      } else {
+      } else
+#endif
+      {
         CUVI_CHECK(cpu::take_batch_rows(epoch_rows, m_epoch_n, &ctx.scalars->batch_start, rows.ptr<int32_t>(), n,
                                         m_batch_size),
                    "the loader's cursor is past the epoch (minibatch " + std::to_string(b) + ")");

@@ -10,18 +10,11 @@
 
 #include "engine/arena.h"
 #include "engine/backend.h"
+#include "engine/csr_view.h"  // the counts are borrowed; they must outlive the dataset in streaming mode
 #include "engine/tensor.h"
 
 namespace cuvi {
 
-// Borrowed host CSR (cells x genes); must outlive the dataset in streaming mode.
-struct CsrView {
-  const int64_t* indptr = nullptr;  // (n_rows + 1)
-  const int32_t* indices = nullptr; // (nnz)
-  const float* data = nullptr;      // (nnz)
-  int64_t n_rows = 0, n_cols = 0;
-  int64_t nnz() const { return n_rows ? indptr[n_rows] : 0; }
-};
 
 // Per-cell covariates (host), gathered alongside the counts.
 struct CellTable {

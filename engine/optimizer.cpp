@@ -2,10 +2,14 @@
 // one CUDA launch per step; step counter and clipping scale live in the backend's step scalars.
 #include "engine/optimizer.h"
 
+#ifndef CUVI_CPU_ONLY
 #include <cuda_runtime_api.h>
+#endif
 
 #include "kernels/cpu/adam.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/adam.h"
+#endif
 
 namespace cuvi {
 
@@ -35,6 +39,7 @@ void Adam::set_lr(double lr) {
 
 void Adam::set_used(const std::vector<int>& params_with_grad) {
   if (uses(params_with_grad)) return;
+#ifndef CUVI_CPU_ONLY
   if (m_backend.device() == Device::CUDA) {
     // The upload below synchronises with the host, which a stream capture forbids.
     cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
@@ -43,6 +48,7 @@ void Adam::set_used(const std::vector<int>& params_with_grad) {
                "Adam: the parameters with gradients changed inside a captured step (the trainer must capture a "
                "step only when the optimizer's segment table already matches)");
   }
+#endif
   m_used = params_with_grad;
   m_segments.clear();
   m_max_segment = 0;
@@ -87,6 +93,7 @@ void Adam::step(bool advance_step) {
     if (advance_step) s.step += 1;
     return;
   }
+#ifndef CUVI_CPU_ONLY
   cuda::AdamHyper h{m_config.beta1, m_config.beta2, m_config.eps, m_config.weight_decay, m_config.clip_norm,
                     m_config.decoupled};
   StepScalars* s = ctx.scalars;  // device pointer
@@ -98,6 +105,7 @@ void Adam::step(bool advance_step) {
   } catch (const std::runtime_error& e) {
     fail(e.what());
   }
+#endif
 }
 
 }  // namespace cuvi

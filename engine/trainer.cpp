@@ -3,7 +3,9 @@
 // validation in eval mode, early stopping with a host snapshot.
 #include "engine/trainer.h"
 
+#ifndef CUVI_CPU_ONLY
 #include <cuda_runtime_api.h>
+#endif
 #include <unistd.h>
 
 #include <chrono>
@@ -19,14 +21,46 @@ namespace {
 constexpr uint32_t kSplitStream = 0x53504c54u;  // Philox stream of the train/validation split
 constexpr int kMaxDiscards = 2;                  // discarded captures before a shape stays eager
 
+#ifndef CUVI_CPU_ONLY
 void cuda_ok(cudaError_t e, const char* what) {
   if (e != cudaSuccess) fail(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(e));
 }
 cudaStream_t stream_of(Backend& backend) { return static_cast<cudaStream_t>(backend.ctx().stream); }
+#endif
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+// Host copy of every parameter and buffer (BatchNorm running statistics), taken after an epoch and put
+// back to undo what later steps changed (early stopping's best epoch, an epoch cut short).
+class WeightSnapshot {
+ public:
+  void take(Backend& backend, ParamStore& ps) {
+    m_flat.resize(ps.n_trainable_floats());
+    backend.download(m_flat.data(), ps.flat_params(), m_flat.size() * sizeof(float));
+    m_buffers.clear();
+    for (size_t id = 0; id < ps.entries().size(); ++id)
+      if (!ps.entry(id).trainable) {
+        const auto v = ps.get(int(id));
+        m_buffers.insert(m_buffers.end(), v.begin(), v.end());
+      }
+  }
+  void restore(Backend& backend, ParamStore& ps) const {
+    backend.upload(ps.flat_params(), m_flat.data(), m_flat.size() * sizeof(float));
+    size_t off = 0;
+    for (size_t id = 0; id < ps.entries().size(); ++id)
+      if (!ps.entry(id).trainable) {
+        const int64_t len = ps.entry(id).shape.numel();
+        ps.set(int(id), std::vector<float>(m_buffers.begin() + off, m_buffers.begin() + off + len));
+        off += len;
+      }
+  }
+  bool empty() const { return m_flat.empty(); }
+
+ private:
+  std::vector<float> m_flat, m_buffers;
+};
 
 // Python's round(): half to even.
 int64_t round_half_even(double x) {
@@ -130,6 +164,7 @@ StepGraph& StepGraph::operator=(StepGraph&& o) noexcept {
   return *this;
 }
 
+#ifndef CUVI_CPU_ONLY
 void StepGraph::reset() {
   if (m_exec) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(m_exec));
   m_exec = nullptr;
@@ -169,6 +204,13 @@ void StepGraph::launch(Backend& backend) const {
   CUVI_CHECK(m_exec != nullptr, "launching an empty step graph");
   cuda_ok(cudaGraphLaunch(static_cast<cudaGraphExec_t>(m_exec), stream_of(backend)), "cudaGraphLaunch");
 }
+#else
+// A CPU-only build has no CUDA backend, so no step is ever captured (use_graphs() is false on the CPU).
+void StepGraph::reset() { m_exec = nullptr; }
+void StepGraph::begin_capture(Backend&) { fail("step graphs need the CUDA backend; this build has no CUDA support"); }
+bool StepGraph::end_capture(Backend&, bool) { return false; }
+void StepGraph::launch(Backend&) const { fail("step graphs need the CUDA backend; this build has no CUDA support"); }
+#endif
 
 size_t plan_step_bytes(Backend& backend, TrainableModel& model, DeviceDataset& data, int64_t batch_size,
                        bool training) {
@@ -277,7 +319,7 @@ void Trainer::run_step(int64_t b, bool training) {
   ++m_graph_stats.replayed;
 }
 
-void Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t epoch, std::vector<double>& sums,
+bool Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t epoch, std::vector<double>& sums,
                         double& loss_sum, int64_t& steps) {
   m_backend.fill_zero(m_acc.data(), m_acc.size());
   m_data.begin_epoch(rows, training, m_config.seed, uint32_t(epoch), m_config.batch_size);
@@ -295,6 +337,17 @@ void Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t
     }
     run_step(b, training);
     ++steps;
+    if (training && m_config.on_progress) {
+      TrainProgress p;
+      p.epoch = epoch;
+      p.max_epochs = m_max_epochs;
+      p.batch = b + 1;
+      p.n_batches = nb;
+      p.n_cells = int64_t(rows.size());
+      p.cells = std::min<int64_t>((b + 1) * m_config.batch_size, p.n_cells);
+      p.epoch_seconds = now_seconds() - t0;
+      if (!m_config.on_progress(p)) return false;
+    }
     if (tty && training) {
       const double t = now_seconds();
       if (t - last_draw > 0.2 || b + 1 == nb) {
@@ -311,6 +364,7 @@ void Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t
   m_backend.download(host, m_acc.data(), sizeof(host));
   sums.assign(host, host + 3);
   loss_sum = host[4];
+  return true;
 }
 
 std::map<std::string, double> Trainer::evaluate(const std::vector<int32_t>& rows, int64_t epoch) {
@@ -340,6 +394,7 @@ TrainResult Trainer::fit() {
                 ? split_data(n, m_config.train_size, m_config.batch_size, m_config.seed)
                 : split_with_validation(n, m_config.validation_cells);
   const int64_t max_epochs = m_config.max_epochs > 0 ? m_config.max_epochs : default_max_epochs(n);
+  m_max_epochs = max_epochs;
   const bool validate = !r.split.validation.empty() && (m_config.check_val_every_epoch || m_config.early_stopping);
   CUVI_CHECK(!m_config.early_stopping || !r.split.validation.empty(),
              "early stopping needs validation cells, but train_size leaves none");
@@ -360,9 +415,10 @@ TrainResult Trainer::fit() {
 
   const std::vector<std::string> names = m_model.metric_names();
   auto& h = r.history;
-  double best = std::numeric_limits<double>::infinity();
+  double best_value = std::numeric_limits<double>::infinity();
   int64_t since_best = 0;
-  std::vector<float> best_flat, best_buffers;
+  WeightSnapshot best, last_epoch;  // early stopping's best epoch; the last finished one (for on_progress)
+  if (m_config.on_progress) last_epoch.take(m_backend, m_model.params());
   const bool tty = m_config.progress && isatty(2);
   for (int64_t epoch = 0; epoch < max_epochs; ++epoch) {
     const double t0 = now_seconds();
@@ -376,7 +432,11 @@ TrainResult Trainer::fit() {
     std::vector<double> sums;
     double loss_sum = 0;
     int64_t steps = 0;
-    run_epoch(r.split.train, true, epoch, sums, loss_sum, steps);
+    if (!run_epoch(r.split.train, true, epoch, sums, loss_sum, steps)) {
+      last_epoch.restore(m_backend, m_model.params());
+      r.interrupted = true;
+      break;
+    }
     const double n_train = double(r.split.train.size());
     double elbo = 0;
     for (size_t k = 0; k < names.size() && k < 3; ++k) {
@@ -406,25 +466,32 @@ TrainResult Trainer::fit() {
                    clock_string(elapsed / double(epoch + 1) * double(max_epochs - epoch - 1)).c_str());
       std::fflush(stderr);
     }
+    if (m_config.on_progress) {
+      last_epoch.take(m_backend, m_model.params());
+      TrainProgress p;
+      p.epoch = epoch;
+      p.max_epochs = max_epochs;
+      p.batch = p.n_batches = steps;
+      p.cells = p.n_cells = int64_t(r.split.train.size());
+      p.epoch_seconds = dt;
+      p.epoch_done = true;
+      p.history = &h;
+      if (!m_config.on_progress(p)) {
+        r.interrupted = true;
+        break;
+      }
+    }
     if (m_config.early_stopping) {
       const auto it = h.find(m_config.early_stopping_monitor);
       CUVI_CHECK(it != h.end(), "early stopping monitors '" + m_config.early_stopping_monitor + "', which is not logged");
       const double cur = it->second.back();
       CUVI_CHECK(std::isfinite(cur), "training diverged: " + m_config.early_stopping_monitor + " is " +
                                          std::to_string(cur) + " at epoch " + std::to_string(epoch + 1));
-      if (cur < best - m_config.early_stopping_min_delta) {
-        best = cur;
+      if (cur < best_value - m_config.early_stopping_min_delta) {
+        best_value = cur;
         since_best = 0;
         r.best_epoch = epoch;
-        ParamStore& ps = m_model.params();
-        best_flat.resize(ps.n_trainable_floats());
-        m_backend.download(best_flat.data(), ps.flat_params(), best_flat.size() * sizeof(float));
-        best_buffers.clear();
-        for (size_t id = 0; id < ps.entries().size(); ++id)
-          if (!ps.entry(id).trainable) {
-            const auto v = ps.get(int(id));
-            best_buffers.insert(best_buffers.end(), v.begin(), v.end());
-          }
+        best.take(m_backend, m_model.params());
       } else if (++since_best >= m_config.early_stopping_patience) {
         break;
       }
@@ -435,18 +502,10 @@ TrainResult Trainer::fit() {
                                              " (try a lower learning rate or check the counts)");
   }
   if (tty) std::fputc('\n', stderr);
-  if (m_config.early_stopping && m_config.restore_best_weights && !best_flat.empty() &&
+  if (m_config.early_stopping && m_config.restore_best_weights && !r.interrupted && !best.empty() &&
       r.best_epoch + 1 < r.epochs_run) {
+    best.restore(m_backend, m_model.params());
     r.restored_best = true;
-    ParamStore& ps = m_model.params();
-    m_backend.upload(ps.flat_params(), best_flat.data(), best_flat.size() * sizeof(float));
-    size_t off = 0;
-    for (size_t id = 0; id < ps.entries().size(); ++id)
-      if (!ps.entry(id).trainable) {
-        const int64_t len = ps.entry(id).shape.numel();
-        ps.set(int(id), std::vector<float>(best_buffers.begin() + off, best_buffers.begin() + off + len));
-        off += len;
-      }
   }
   r.seconds = now_seconds() - t_start;
   r.graphs = m_graph_stats;

@@ -3,6 +3,7 @@
 // weights, per-epoch history, a progress bar on a terminal, deterministic for a seed and device.
 // On CUDA each step is one captured graph, replayed per minibatch size (DESIGN.md decision 4).
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -40,6 +41,17 @@ class TrainableModel {
   virtual std::vector<ParamGroup> extra_optimizers() const { return {}; }
 };
 
+// Where a run stands, for a caller's progress display: after every training step, and once per epoch when
+// the epoch's history (training and validation) is complete.
+struct TrainProgress {
+  int64_t epoch = 0, max_epochs = 0;  // epoch being trained, 0-based
+  int64_t batch = 0, n_batches = 0;   // training minibatches done in this epoch
+  int64_t cells = 0, n_cells = 0;     // training cells done in this epoch, of n_cells
+  double epoch_seconds = 0;           // since the epoch started
+  bool epoch_done = false;
+  const std::map<std::string, std::vector<double>>* history = nullptr;  // per finished epoch
+};
+
 struct TrainConfig {
   int64_t max_epochs = 0;       // 0: scvi's heuristic min(round(20000 / n * 400), 400)
   int64_t batch_size = 128;
@@ -64,6 +76,9 @@ struct TrainConfig {
   // CUDA backend with resident data: capture each step (gather, forward, metric sums, backward, Adam) once
   // per minibatch size and mode, then replay it. false: every step runs op by op (same kernels, same order).
   bool cuda_graph = true;
+  // Called after every training step and at the end of every epoch; returning false stops the run. An
+  // epoch cut short is discarded: the weights and history of the last finished epoch are kept.
+  std::function<bool(const TrainProgress&)> on_progress;
 };
 
 // How the steps of a run were executed.
@@ -92,6 +107,7 @@ struct TrainResult {
   int64_t epochs_run = 0;
   int64_t best_epoch = -1;  // early stopping: best monitored epoch (its weights restored if restored_best)
   bool restored_best = false;
+  bool interrupted = false;  // on_progress stopped the run (the last finished epoch's weights are kept)
   double seconds = 0;
   DataSplit split;
   StepGraphStats graphs;
@@ -150,7 +166,8 @@ class Trainer {
     uint64_t table_version = 0;  // the optimizer's segment table the training step was captured with
   };
 
-  void run_epoch(const std::vector<int32_t>& rows, bool training, int64_t epoch, std::vector<double>& sums,
+  // Returns false when on_progress stopped the run inside the epoch (its sums are then incomplete).
+  bool run_epoch(const std::vector<int32_t>& rows, bool training, int64_t epoch, std::vector<double>& sums,
                  double& loss_sum, int64_t& steps);
   bool use_graphs() const;
   // Runs minibatch b's step: eagerly, by capturing it and launching the graph, or by replaying one.
@@ -170,6 +187,7 @@ class Trainer {
   std::unique_ptr<OptimizerSet> m_optimizer;  // TrainConfig::optimizer and the model's extra groups
   std::unique_ptr<Tape> m_tape;  // one tape for the run: its seed gradient's address is part of the graphs
   std::string m_status;  // progress line prefix
+  int64_t m_max_epochs = 0;
   int64_t m_global_step = 0;
   std::map<GraphKey, CachedGraph> m_graphs;
   std::set<GraphKey> m_warm;          // shapes that ran one eager step (cuBLAS and kernels initialised)

@@ -174,27 +174,33 @@ std::vector<std::string> AnnDataFile::uns_keys() const {
   return g && g->is_group() ? g->members() : std::vector<std::string>{};
 }
 
-Node AnnDataFile::matrix_node(const std::string& which, std::string* rel) const {
+std::string resolve_matrix(const std::string& which, bool has_x, bool has_raw, const std::vector<std::string>& layers,
+                           const std::string& where, const std::string& holder) {
   if (which.empty() || which == "X") {
-    *rel = "X";
-    if (!has_x()) {
-      const auto l = layers();
-      fail(where() + ": X not found (the file has no X; layers: " + join(l) + (has_raw() ? "; raw/X present" : "") + ")");
-    }
-    return m_root.open("X");
+    if (!has_x)
+      fail(where + ": X not found (the " + holder + " has no X; layers: " + join(layers) +
+           (has_raw ? "; raw/X present" : "") + ")");
+    return "X";
   }
   if (which == "raw" || which == "raw/X" || which == "raw.X") {
-    *rel = m_root.has("raw/X") ? "raw/X" : "raw.X";
-    if (!has_raw()) fail(where() + ": raw/X not found (the file has no raw)");
-    return m_root.open(*rel);
+    if (!has_raw) fail(where + ": raw/X not found (the " + holder + " has no raw)");
+    return "raw/X";
   }
   std::string name = which;
   if (name.rfind("layers/", 0) == 0) name = name.substr(7);
-  *rel = "layers/" + name;
-  if (name.empty() || name.find('/') != std::string::npos || !m_root.has(*rel)) {
-    const auto l = layers();
-    fail("layer '" + name + "' not found in " + where() + "; layers: " + join(l));
-  }
+  if (name.empty() || name.find('/') != std::string::npos ||
+      std::find(layers.begin(), layers.end(), name) == layers.end())
+    fail("layer '" + name + "' not found in " + where + "; layers: " + join(layers));
+  return "layers/" + name;
+}
+
+Node AnnDataFile::matrix_node(const std::string& which, std::string* rel) const {
+  const bool want_x = which.empty() || which == "X";
+  const bool want_raw = which == "raw" || which == "raw/X" || which == "raw.X";
+  // Only the layer lookup and the X-missing message need the layer list.
+  const std::vector<std::string> l = want_raw || (want_x && has_x()) ? std::vector<std::string>{} : layers();
+  *rel = resolve_matrix(which, has_x(), has_raw(), l, where());
+  if (*rel == "raw/X" && !m_root.has("raw/X")) *rel = "raw.X";
   return m_root.open(*rel);
 }
 

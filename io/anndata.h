@@ -63,7 +63,7 @@ class AnnDataFile {
   std::string where() const;             // "f.h5ad" or "f.h5mu:/mod/rna", for messages
 
  private:
-  Node matrix_node(const std::string& which, std::string* rel) const;
+  Node matrix_node(const std::string& which, std::string* rel) const;  // via resolve_matrix
   MatrixElement checked_element(const std::string& which, std::string* rel) const;
 
   Node m_root;
@@ -74,5 +74,11 @@ class AnnDataFile {
 
 // Rows of a dataframe element without reading it (index length; compound length).
 int64_t dataframe_length(const Node& node);
+
+// The matrix a layer option names ("" or "X", "raw", or a layer name): "X", "raw/X" or "layers/<name>",
+// checked against what the AnnData holds; fails listing what it holds. `where` names the AnnData in the
+// messages, `holder` what it is ("file", or "AnnData" for one in memory).
+std::string resolve_matrix(const std::string& which, bool has_x, bool has_raw, const std::vector<std::string>& layers,
+                           const std::string& where, const std::string& holder = "file");
 
 }  // namespace cuvi::io

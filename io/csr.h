@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/csr_view.h"
+
 namespace cuvi::io {
 
 struct CsrMatrix {
@@ -13,6 +15,7 @@ struct CsrMatrix {
   std::vector<float> data;       // (nnz,)
 
   int64_t nnz() const { return int64_t(data.size()); }
+  operator CsrView() const { return CsrView{indptr.data(), indices.data(), data.data(), n_rows, n_cols}; }
 };
 
 }  // namespace cuvi::io

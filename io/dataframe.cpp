@@ -104,8 +104,13 @@ std::vector<std::string> DataFrame::column_names() const {
 
 const Column& DataFrame::require(const std::string& name, const std::string& file, const std::string& what) const {
   if (const Column* c = find(name)) return *c;
+  fail_missing_column(name, file, what, column_names());
+}
+
+void fail_missing_column(const std::string& name, const std::string& file, const std::string& what,
+                         const std::vector<std::string>& columns) {
   std::string list;
-  for (size_t i = 0; i < columns.size(); ++i) list += (i ? ", " : "") + columns[i].name;
+  for (size_t i = 0; i < columns.size(); ++i) list += (i ? ", " : "") + columns[i];
   fail(file + ": column '" + name + "' not found in " + what + "; columns: " + (list.empty() ? "(none)" : list));
 }
 

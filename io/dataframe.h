@@ -51,6 +51,11 @@ struct DataFrame {
   std::vector<std::string> column_names() const;
 };
 
+// Fails with "<file>: column 'x' not found in <what>; columns: a, b", the message of DataFrame::require,
+// for callers that hold only the column names (an AnnData in memory).
+[[noreturn]] void fail_missing_column(const std::string& name, const std::string& file, const std::string& what,
+                                      const std::vector<std::string>& columns);
+
 // Reads a dataframe element (group, any encoding generation). Column lengths are checked against the index.
 DataFrame read_dataframe(const Node& node, int64_t budget);
 // anndata <= 0.6: a compound dataset; categorical codes take their labels from uns/<col>_categories.

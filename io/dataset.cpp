@@ -56,6 +56,7 @@ Dataset load_dataset(const std::string& path, const LoadOptions& opts) {
     to.memory_budget_bytes = opts.memory_budget_bytes;
     TenxData t = read_10x_h5(path, to);
     d.source = t.version == 3 ? "/matrix" : "/" + t.genome;
+    d.storage = "csc";
     d.counts = std::move(t.counts);
     d.obs = std::move(t.obs);
     d.var = std::move(t.var);
@@ -72,6 +73,7 @@ Dataset load_dataset(const std::string& path, const LoadOptions& opts) {
     const AnnDataFile& a = mu.modality(mod);
     const MatrixInfo info = a.matrix_info(opts.layer);
     d.source = a.group_path() + "/" + info.path;
+    d.storage = info.storage;
     d.counts = a.read_matrix(opts.layer, ro);
     d.obs = a.obs();
     d.var = info.path == "X" || info.path.rfind("layers/", 0) == 0 ? a.var() : a.raw_var();
@@ -82,23 +84,28 @@ Dataset load_dataset(const std::string& path, const LoadOptions& opts) {
     const AnnDataFile a = AnnDataFile::open(path, opts.memory_budget_bytes);
     const MatrixInfo info = a.matrix_info(opts.layer);
     d.source = "/" + info.path;
+    d.storage = info.storage;
     d.counts = a.read_matrix(opts.layer, ro);
     d.obs = a.obs();
     d.var = info.path == "X" || info.path.rfind("layers/", 0) == 0 ? a.var() : a.raw_var();
   }
-  d.summary = summarize_counts(d.counts);
-  if (opts.require_counts && opts.allow_fractional_counts) {
-    const FractionalCounts f = find_fractional_counts(d.counts);
+  describe_counts(d, d.counts, opts.require_counts && opts.allow_fractional_counts, "--strict-counts refuses them");
+  return d;
+}
+
+void describe_counts(Dataset& d, const CsrView& counts, bool warn_fractional, const std::string& refuse_hint) {
+  d.summary = summarize_counts(counts);
+  if (warn_fractional) {
+    const FractionalCounts f = find_fractional_counts(counts);
     if (f.n > 0)
-      d.warnings.push_back(path + " (" + d.source + "): " + std::to_string(f.n) + " of " + std::to_string(d.counts.nnz()) +
+      d.warnings.push_back(d.path + " (" + d.source + "): " + std::to_string(f.n) + " of " + std::to_string(counts.nnz()) +
                            " stored values are not integers (first: " + format_number(f.first_value) + " at row " +
                            std::to_string(f.first_row) + ", column " + std::to_string(f.first_col) +
-                           "); training on them as counts, as scvi-tools does (--strict-counts refuses them)");
+                           "); training on them as counts, as scvi-tools does (" + refuse_hint + ")");
   }
   if (d.summary.all_zero_cells > 0)
-    d.notes.push_back(std::to_string(d.summary.all_zero_cells) + " of " + std::to_string(d.counts.n_rows) +
+    d.notes.push_back(std::to_string(d.summary.all_zero_cells) + " of " + std::to_string(counts.n_rows) +
                       " cells have no counts");
-  return d;
 }
 
 }  // namespace cuvi::io

@@ -30,6 +30,7 @@ struct Dataset {
   std::string path;
   FileFormat format = FileFormat::AnnData;
   std::string source;  // the HDF5 element read, e.g. "/X", "/mod/rna/layers/counts", "/matrix"
+  std::string storage; // how the counts were stored: dense, csr or csc
   CsrMatrix counts;
   DataFrame obs, var;
   CountsSummary summary;
@@ -38,5 +39,10 @@ struct Dataset {
 };
 
 Dataset load_dataset(const std::string& path, const LoadOptions& opts = {});
+
+// Fills d.summary and adds the notes and warnings every loader gives about its counts (`counts`: d.counts,
+// or a matrix the caller lends): cells without counts, and with warn_fractional the non-integer values,
+// where `refuse_hint` says how to refuse them instead ("--strict-counts refuses them").
+void describe_counts(Dataset& d, const CsrView& counts, bool warn_fractional, const std::string& refuse_hint);
 
 }  // namespace cuvi::io

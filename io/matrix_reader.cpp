@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "engine/error.h"
+#include "io/validate.h"
 
 namespace cuvi::io {
 
@@ -31,15 +32,7 @@ struct ValueGuard {
   const Node* where;
   bool allow_fractional = false;
   void check(double v, int64_t row, int64_t col) const {
-    if (std::isnan(v)) where->fail("NaN" + at(row, col) + "; counts must be finite non-negative integers");
-    if (std::isinf(v)) where->fail("infinite value" + at(row, col) + "; counts must be finite non-negative integers");
-    if (v < 0) where->fail("negative count " + format_number(v) + at(row, col) + "; counts must be non-negative");
-    if (allow_fractional) return;
-    if (v != std::floor(v))
-      where->fail("non-integer count " + format_number(v) + at(row, col) +
-                  "; the matrix looks normalised or log-transformed, use the raw counts (e.g. layers/counts or raw/X)");
-    if (double(float(v)) != v)
-      where->fail("count " + format_number(v) + at(row, col) + " cannot be held exactly in float32");
+    if (!is_count_value(v, allow_fractional)) where->fail(count_value_problem(v, row, col, allow_fractional));
   }
 };
 
@@ -76,16 +69,8 @@ ColMap make_col_map(const MatrixElement& m, const std::optional<std::vector<int6
 std::vector<int64_t> read_indptr(const MatrixElement& m, int64_t n_major, int64_t budget) {
   check_alloc(m.indptr.file(), m.indptr.path(), n_major + 1, 8, budget, "indptr");
   std::vector<int64_t> p = read_ints(m.indptr, budget);
-  if (int64_t(p.size()) != n_major + 1)
-    m.indptr.fail("has " + std::to_string(p.size()) + " entries, expected " + std::to_string(n_major + 1));
-  if (p[0] != 0) m.indptr.fail("indptr[0] is " + std::to_string(p[0]) + ", expected 0");
-  for (int64_t i = 0; i < n_major; ++i)
-    if (p[size_t(i + 1)] < p[size_t(i)])
-      m.indptr.fail("not monotonic: indptr[" + std::to_string(i) + "] = " + std::to_string(p[size_t(i)]) + " > indptr[" +
-                    std::to_string(i + 1) + "] = " + std::to_string(p[size_t(i + 1)]));
-  if (p.back() != m.nnz)
-    m.indptr.fail("ends at " + std::to_string(p.back()) + " but data has " + std::to_string(m.nnz) +
-                  " entries (the last indptr must equal nnz)");
+  const std::string problem = indptr_problem(p, n_major, m.nnz);
+  if (!problem.empty()) m.indptr.fail(problem);
   return p;
 }
 
@@ -111,7 +96,6 @@ void visit_majors(const MatrixElement& m, const std::vector<int64_t>& indptr, co
   const int64_t budget = vo.budget;
   const int64_t n_minor = csc ? m.n_rows : m.n_cols;
   const char* major_name = csc ? "column " : "row ";
-  const char* minor_name = csc ? "row index " : "column index ";
   const char* minor_plural = csc ? "row indices" : "column indices";
   std::vector<int64_t> idx_buf;
   std::vector<double> val_buf;
@@ -150,13 +134,10 @@ void visit_majors(const MatrixElement& m, const std::vector<int64_t>& indptr, co
       bool unsorted = false;
       for (int64_t q = 0; q < n; ++q) {
         const int64_t c = idx_buf[size_t(s + q)];
-        if (c < 0 || c >= n_minor)
-          m.indices.fail(minor_name + std::to_string(c) + " in " + major_name + std::to_string(r) +
-                         " is out of range [0, " + std::to_string(n_minor) + ")");
+        if (c < 0 || c >= n_minor) m.indices.fail(index_out_of_range(csc, c, r, n_minor));
         if (q > 0) {
           const int64_t prev = idx_buf[size_t(s + q - 1)];
-          if (c == prev)
-            m.indices.fail("duplicate " + std::string(minor_name) + std::to_string(c) + " in " + major_name + std::to_string(r));
+          if (c == prev) m.indices.fail(duplicate_index(csc, c, r));
           if (c < prev) {
             if (vo.strict_order)
               m.indices.fail(std::string(minor_plural) + " not sorted within " + major_name + std::to_string(r) + " (" +
@@ -186,9 +167,7 @@ void visit_majors(const MatrixElement& m, const std::vector<int64_t>& indptr, co
         for (size_t q = 0; q < pairs.size(); ++q) {
           out_idx[q] = pairs[q].first;
           out_val[q] = pairs[q].second;
-          if (unsorted && q > 0 && out_idx[q] == out_idx[q - 1])
-            m.indices.fail("duplicate " + std::string(minor_name) + std::to_string(pairs[q].first) + " in " + major_name +
-                           std::to_string(r));
+          if (unsorted && q > 0 && out_idx[q] == out_idx[q - 1]) m.indices.fail(duplicate_index(csc, pairs[q].first, r));
         }
       }
       on_major(r, out_idx.data(), out_val.data(), int64_t(out_idx.size()));

@@ -6,10 +6,11 @@
 #include <unordered_set>
 
 #include "engine/error.h"
+#include "io/h5_util.h"
 
 namespace cuvi::io {
 
-CountsSummary summarize_counts(const CsrMatrix& m) {
+CountsSummary summarize_counts(const CsrView& m) {
   CountsSummary s;
   s.n_rows = m.n_rows;
   s.n_cols = m.n_cols;
@@ -31,7 +32,7 @@ CountsSummary summarize_counts(const CsrMatrix& m) {
   return s;
 }
 
-FractionalCounts find_fractional_counts(const CsrMatrix& m) {
+FractionalCounts find_fractional_counts(const CsrView& m) {
   FractionalCounts f;
   for (int64_t r = 0; r < m.n_rows; ++r)
     for (int64_t q = m.indptr[size_t(r)]; q < m.indptr[size_t(r + 1)]; ++q) {
@@ -44,6 +45,43 @@ FractionalCounts find_fractional_counts(const CsrMatrix& m) {
       }
     }
   return f;
+}
+
+std::string count_value_problem(double v, int64_t row, int64_t col, bool allow_fractional) {
+  const std::string at = " at row " + std::to_string(row) + ", column " + std::to_string(col);
+  if (std::isnan(v)) return "NaN" + at + "; counts must be finite non-negative integers";
+  if (std::isinf(v)) return "infinite value" + at + "; counts must be finite non-negative integers";
+  if (v < 0) return "negative count " + format_number(v) + at + "; counts must be non-negative";
+  if (allow_fractional) return "";
+  if (v != std::floor(v))
+    return "non-integer count " + format_number(v) + at +
+           "; the matrix looks normalised or log-transformed, use the raw counts (e.g. layers/counts or raw/X)";
+  if (double(float(v)) != v) return "count " + format_number(v) + at + " cannot be held exactly in float32";
+  return "";
+}
+
+std::string indptr_problem(const std::vector<int64_t>& p, int64_t n_major, int64_t nnz) {
+  if (int64_t(p.size()) != n_major + 1)
+    return "has " + std::to_string(p.size()) + " entries, expected " + std::to_string(n_major + 1);
+  if (p[0] != 0) return "indptr[0] is " + std::to_string(p[0]) + ", expected 0";
+  for (int64_t i = 0; i < n_major; ++i)
+    if (p[size_t(i + 1)] < p[size_t(i)])
+      return "not monotonic: indptr[" + std::to_string(i) + "] = " + std::to_string(p[size_t(i)]) + " > indptr[" +
+             std::to_string(i + 1) + "] = " + std::to_string(p[size_t(i + 1)]);
+  if (p.back() != nnz)
+    return "ends at " + std::to_string(p.back()) + " but data has " + std::to_string(nnz) +
+           " entries (the last indptr must equal nnz)";
+  return "";
+}
+
+std::string index_out_of_range(bool csc, int64_t index, int64_t major, int64_t n_minor) {
+  return std::string(csc ? "row index " : "column index ") + std::to_string(index) + " in " + (csc ? "column " : "row ") +
+         std::to_string(major) + " is out of range [0, " + std::to_string(n_minor) + ")";
+}
+
+std::string duplicate_index(bool csc, int64_t index, int64_t major) {
+  return std::string("duplicate ") + (csc ? "row index " : "column index ") + std::to_string(index) + " in " +
+         (csc ? "column " : "row ") + std::to_string(major);
 }
 
 void check_csr(const CsrMatrix& m, const std::string& what, bool sorted_rows) {

@@ -3,7 +3,9 @@
 // a flax kernel (Dq, H, d) flattens head-major to Wq (Dq, H*d), an output kernel (H, d, Do) to Wo (H*d, Do).
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/attention.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/attention.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -12,9 +14,10 @@ constexpr const char* kOp = "mha";
 // Inputs: q_in (B,T,Dq), kv_in (B,T,Dkv), Wq (Dq,HD), bq (HD), Wk (Dkv,HD), bk, Wv (Dkv,HD), bv,
 // Wo (HD,Do), bo (Do), keep (B,H,T,T) optional dropout multiplier on the softmax probabilities.
 enum : int { kQIn, kKvIn, kWq, kBq, kWk, kBk, kWv, kBv, kWo, kBo, kKeep, kInputs };
-static_assert(int(cpu::kMhaGrads) == kKeep && int(cuda::kMhaGrads) == kKeep && int(cpu::kMhaBk) == kBk &&
-                  int(cuda::kMhaBk) == kBk,
-              "gradient slots follow the op's input order");
+static_assert(int(cpu::kMhaGrads) == kKeep && int(cpu::kMhaBk) == kBk, "gradient slots follow the op's input order");
+#ifndef CUVI_CPU_ONLY
+static_assert(int(cuda::kMhaGrads) == kKeep && int(cuda::kMhaBk) == kBk, "gradient slots follow the op's input order");
+#endif
 // Params: i[0] = number of heads H; i[1] = 1 sends the CUDA backend down its general path even
 // where the fused kernels fit (used by the tests to cover both CUDA paths).
 // Aux: 0 qkv (B,T,3HD), 1 probs (B,H,T,T), 2 ctx (B,T,HD), 3 CUDA backward scratch (unused on CPU).
@@ -24,11 +27,13 @@ cpu::MhaDims cpu_dims(const Tensor* in, const OpParams& p) {
   return {in[kQIn].dim(0), in[kQIn].dim(1), in[kQIn].dim(2), in[kKvIn].dim(2), H, in[kWq].dim(1) / H,
           in[kWo].dim(1)};
 }
+#ifndef CUVI_CPU_ONLY
 cuda::MhaDims cuda_dims(const Tensor* in, const OpParams& p) {
   const cpu::MhaDims d = cpu_dims(in, p);
   return {d.B, d.Nt, d.Dq, d.Dkv, d.H, d.Dh, d.Do};
 }
 bool force_general(const OpParams& p) { return p.i[1] == 1; }
+#endif
 
 void expect_dims(const char* what, const Tensor& t, std::initializer_list<int64_t> dims, const char* layout) {
   const Shape want(dims);
@@ -74,7 +79,11 @@ void shapes(const Tensor* in, const OpParams& p, OpShapes* s) {
   s->aux[0] = fspec({B, T, 3 * HD});
   s->aux[1] = fspec({B, H, T, T});
   s->aux[2] = fspec({B, T, HD});
+#ifdef CUVI_CPU_ONLY
+  s->aux[3] = fspec({1});  // the CUDA backward scratch: no use without CUDA
+#else
   s->aux[3] = fspec({cuda::mha_scratch_floats(cuda_dims(in, p), force_general(p))});
+#endif
 }
 
 template <class T>
@@ -82,10 +91,12 @@ cpu::MhaWeights<T> cpu_weights(const OpIO& io) {
   return {in_ptr<T>(io, kWq), in_ptr<T>(io, kBq), in_ptr<T>(io, kWk), in_ptr<T>(io, kBk),
           in_ptr<T>(io, kWv), in_ptr<T>(io, kBv), in_ptr<T>(io, kWo), in_ptr<T>(io, kBo)};
 }
+#ifndef CUVI_CPU_ONLY
 cuda::MhaWeights cuda_weights(const OpIO& io) {
   return {in_ptr<float>(io, kWq), in_ptr<float>(io, kBq), in_ptr<float>(io, kWk), in_ptr<float>(io, kBk),
           in_ptr<float>(io, kWv), in_ptr<float>(io, kBv), in_ptr<float>(io, kWo), in_ptr<float>(io, kBo)};
 }
+#endif
 
 template <class T>
 void fwd_cpu(const OpIO& io) {
@@ -103,6 +114,7 @@ void bwd_cpu(const OpIO& io) {
                   aux_ptr<T>(io, 0), aux_ptr<T>(io, 1), aux_ptr<T>(io, 2), dout_ptr<T>(io, 0), g,
                   cpu_dims(io.in, *io.p));
 }
+#ifndef CUVI_CPU_ONLY
 void fwd_cuda(const OpIO& io) {
   cuda::mha_fwd(cublas(io), stream(io), in_ptr<float>(io, kQIn), in_ptr<float>(io, kKvIn), cuda_weights(io),
                 in_ptr<float>(io, kKeep), out_ptr<float>(io, 0), aux_ptr<float>(io, 0), aux_ptr<float>(io, 1),
@@ -118,6 +130,7 @@ void bwd_cuda(const OpIO& io) {
                 in_ptr<float>(io, kKeep), aux_ptr<float>(io, 0), aux_ptr<float>(io, 1), aux_ptr<float>(io, 2),
                 dout_ptr<float>(io, 0), g, aux_ptr<float>(io, 3), cuda_dims(io.in, *io.p), force_general(*io.p));
 }
+#endif
 
 // Forward FLOPs: projections, logits, softmax (max, subtract, exp, sum, divide), dropout, context, output.
 double flops(const Tensor* in, const OpParams& p) {
@@ -190,8 +203,8 @@ void register_attention_ops(Registry& r) {
   d.diff_inputs = (1u << kKeep) - 1;  // everything but keep
   d.shapes = shapes;
   CUVI_CPU_KERNELS(d, fwd_cpu, bwd_cpu);
-  d.cuda_fwd = fwd_cuda;
-  d.cuda_bwd = bwd_cuda;
+  d.cuda_fwd = CUVI_CUDA_FN(fwd_cuda);
+  d.cuda_bwd = CUVI_CUDA_FN(bwd_cuda);
   d.flops = flops;
   d.bytes = bytes;
   d.test_cases = tests;

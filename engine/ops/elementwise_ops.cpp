@@ -4,8 +4,10 @@
 
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/elementwise.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/reduce.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -18,10 +20,12 @@ bool zero_grads_without_dout(const OpIO& io) {
   if (io.d_out[0].defined()) return false;
   for (int i = 0; i < io.n_in; ++i) {
     if (!io.d_in[i].defined() || acc(io, i)) continue;
+#ifndef CUVI_CPU_ONLY
     if (io.ctx->device == Device::CUDA)
       CUVI_CHECK(cudaMemsetAsync(io.d_in[i].data, 0, io.d_in[i].nbytes(), stream(io)) == cudaSuccess,
                  "cudaMemsetAsync failed zeroing a gradient");
     else
+#endif
       std::memset(io.d_in[i].data, 0, io.d_in[i].nbytes());
   }
   return true;
@@ -83,6 +87,7 @@ struct Binary {
       cpu::add_bcast_bwd<T>(dout_ptr<T>(io, 0), din_ptr<T>(io, 0), din_ptr<T>(io, 1), acc(io, 0), acc(io, 1),
                             alpha(), d.N, d.F, d.b_rs, d.b_cs);
   }
+#ifndef CUVI_CPU_ONLY
   static void fwd_cuda(const OpIO& io) {
     const Bcast d = bcast(io.in);
     if (Kind == kMul)
@@ -105,6 +110,7 @@ struct Binary {
       cuda::add_bcast_bwd(stream(io), dout_ptr<float>(io, 0), din_ptr<float>(io, 0), din_ptr<float>(io, 1),
                           acc(io, 0), acc(io, 1), float(alpha()), d.N, d.F, d.b_rs, d.b_cs, scratch);
   }
+#endif
   static double flops(const Tensor* in, const OpParams&) { return double(in[0].numel()); }
   static double bytes(const Tensor* in, const OpParams&) { return 4.0 * (2.0 * in[0].numel() + in[1].numel()); }
 };
@@ -142,8 +148,8 @@ void add_binary(Registry& r) {
   d.diff_inputs = 0b11;
   d.shapes = binary_shapes<Kind>;
   CUVI_CPU_KERNELS(d, Binary<Kind>::template fwd_cpu, Binary<Kind>::template bwd_cpu);
-  d.cuda_fwd = Binary<Kind>::fwd_cuda;
-  d.cuda_bwd = Binary<Kind>::bwd_cuda;
+  d.cuda_fwd = CUVI_CUDA_FN(Binary<Kind>::fwd_cuda);
+  d.cuda_bwd = CUVI_CUDA_FN(Binary<Kind>::bwd_cuda);
   d.flops = Binary<Kind>::flops;
   d.bytes = Binary<Kind>::bytes;
   d.test_cases = binary_tests;
@@ -165,10 +171,12 @@ void scale_shapes(const Tensor* in, const OpParams& p, OpShapes* s) {
 double scale_factor_cpu(const OpIO& io) {
   return io.p->f[0] * (io.p->i[0] == 1 ? io.ctx->scalars->kl_weight : 1.0);
 }
+#ifndef CUVI_CPU_ONLY
 // The CUDA kernel reads kl_weight itself through its device address (never copied to the host).
 const double* kl_weight_device(const OpIO& io) {
   return io.p->i[0] == 1 ? &io.ctx->scalars->kl_weight : nullptr;
 }
+#endif
 template <class T>
 void scale_fwd_cpu(const OpIO& io) {
   cpu::scale<T>(in_ptr<T>(io, 0), out_ptr<T>(io, 0), scale_factor_cpu(io), false, io.in[0].numel());
@@ -178,6 +186,7 @@ void scale_bwd_cpu(const OpIO& io) {
   if (zero_grads_without_dout(io) || !din_ptr<T>(io, 0)) return;
   cpu::scale<T>(dout_ptr<T>(io, 0), din_ptr<T>(io, 0), scale_factor_cpu(io), acc(io, 0), io.in[0].numel());
 }
+#ifndef CUVI_CPU_ONLY
 void scale_fwd_cuda(const OpIO& io) {
   cuda::scale(stream(io), in_ptr<float>(io, 0), out_ptr<float>(io, 0), io.p->f[0], kl_weight_device(io), false,
               io.in[0].numel());
@@ -187,6 +196,7 @@ void scale_bwd_cuda(const OpIO& io) {
   cuda::scale(stream(io), dout_ptr<float>(io, 0), din_ptr<float>(io, 0), io.p->f[0], kl_weight_device(io),
               acc(io, 0), io.in[0].numel());
 }
+#endif
 std::vector<TestCase> scale_tests() {
   OpParams constant, warmup;
   constant.f[0] = 0.37;
@@ -234,6 +244,7 @@ void concat_bwd_cpu(const OpIO& io) {
   if (T* da = din_ptr<T>(io, 0)) cpu::copy_cols<T>(dout_ptr<T>(io, 0), A + B, 0, da, A, 0, N, A, acc(io, 0));
   if (T* db = din_ptr<T>(io, 1)) cpu::copy_cols<T>(dout_ptr<T>(io, 0), A + B, A, db, B, 0, N, B, acc(io, 1));
 }
+#ifndef CUVI_CPU_ONLY
 void concat_fwd_cuda(const OpIO& io) {
   const int64_t N = io.in[0].dim(0), A = io.in[0].dim(1), B = io.in[1].dim(1);
   cuda::copy_cols(stream(io), in_ptr<float>(io, 0), A, 0, out_ptr<float>(io, 0), A + B, 0, N, A, false);
@@ -247,6 +258,7 @@ void concat_bwd_cuda(const OpIO& io) {
   if (float* db = din_ptr<float>(io, 1))
     cuda::copy_cols(stream(io), dout_ptr<float>(io, 0), A + B, A, db, B, 0, N, B, acc(io, 1));
 }
+#endif
 std::vector<TestCase> concat_tests() {
   return {{"latent_and_covariates", {{5, 3}, {5, 8}}, {uniform(), uniform()}, {}, 1},
           {"one_column", {{1, 33}, {1, 1}}, {uniform(), uniform()}, {}, 1},
@@ -284,6 +296,7 @@ void slice_bwd_cpu(const OpIO& io) {
   const int64_t N = io.in[0].dim(0), F = io.in[0].dim(1);
   cpu::slice_cols_bwd<T>(dout_ptr<T>(io, 0), din_ptr<T>(io, 0), io.p->i[0], io.p->i[1], acc(io, 0), N, F);
 }
+#ifndef CUVI_CPU_ONLY
 void slice_fwd_cuda(const OpIO& io) {
   const int64_t N = io.in[0].dim(0), F = io.in[0].dim(1), start = io.p->i[0], len = io.p->i[1];
   cuda::copy_cols(stream(io), in_ptr<float>(io, 0), F, start, out_ptr<float>(io, 0), len, 0, N, len, false);
@@ -294,6 +307,7 @@ void slice_bwd_cuda(const OpIO& io) {
   cuda::slice_cols_bwd(stream(io), dout_ptr<float>(io, 0), din_ptr<float>(io, 0), io.p->i[0], io.p->i[1],
                        acc(io, 0), N, F);
 }
+#endif
 OpParams slice_params(int64_t start, int64_t len) {
   OpParams p;
   p.i[0] = start;
@@ -350,14 +364,14 @@ void register_elementwise_ops(Registry& r) {
   add_binary<kSub>(r);
   add_binary<kMul>(r);
   add_op(r, "scale", 1, 0b1, scale_shapes, scale_fwd_cpu<float>, scale_fwd_cpu<double>, scale_bwd_cpu<float>,
-         scale_bwd_cpu<double>, scale_fwd_cuda, scale_bwd_cuda, scale_flops, scale_bytes, scale_tests, scale_bench,
-         Tol::Elementwise);
+         scale_bwd_cpu<double>, CUVI_CUDA_FN(scale_fwd_cuda), CUVI_CUDA_FN(scale_bwd_cuda), scale_flops, scale_bytes,
+         scale_tests, scale_bench, Tol::Elementwise);
   add_op(r, "concat_cols", 2, 0b11, concat_shapes, concat_fwd_cpu<float>, concat_fwd_cpu<double>,
-         concat_bwd_cpu<float>, concat_bwd_cpu<double>, concat_fwd_cuda, concat_bwd_cuda, copy_flops, concat_bytes,
-         concat_tests, concat_bench, Tol::Exact);
+         concat_bwd_cpu<float>, concat_bwd_cpu<double>, CUVI_CUDA_FN(concat_fwd_cuda), CUVI_CUDA_FN(concat_bwd_cuda),
+         copy_flops, concat_bytes, concat_tests, concat_bench, Tol::Exact);
   add_op(r, "slice_cols", 1, 0b1, slice_shapes, slice_fwd_cpu<float>, slice_fwd_cpu<double>, slice_bwd_cpu<float>,
-         slice_bwd_cpu<double>, slice_fwd_cuda, slice_bwd_cuda, copy_flops, slice_bytes, slice_tests, slice_bench,
-         Tol::Exact);
+         slice_bwd_cpu<double>, CUVI_CUDA_FN(slice_fwd_cuda), CUVI_CUDA_FN(slice_bwd_cuda), copy_flops, slice_bytes,
+         slice_tests, slice_bench, Tol::Exact);
 }
 
 }  // namespace cuvi::ops

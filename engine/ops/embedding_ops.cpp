@@ -4,7 +4,9 @@
 
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/embedding.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/embedding.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -46,6 +48,7 @@ void emb_bwd_cpu(const OpIO& io) {
   cpu::embedding_bwd<T>(in_ptr<int32_t>(io, 1), dout_ptr<T>(io, 0), dtable, acc(io, 0), io.in[1].dim(0),
                         io.in[0].dim(1), io.in[0].dim(0));
 }
+#ifndef CUVI_CPU_ONLY
 void emb_fwd_cuda(const OpIO& io) {
   cuda::embedding_fwd(stream(io), in_ptr<float>(io, 0), in_ptr<int32_t>(io, 1), out_ptr<float>(io, 0),
                       io.in[1].dim(0), io.in[0].dim(1), io.in[0].dim(0));
@@ -62,6 +65,7 @@ void emb_bwd_cuda(const OpIO& io) {
   cuda::embedding_bwd(stream(io), in_ptr<int32_t>(io, 1), dout_ptr<float>(io, 0), dtable, acc(io, 0),
                       io.in[1].dim(0), io.in[0].dim(1), io.in[0].dim(0));
 }
+#endif
 double emb_flops(const Tensor* in, const OpParams&) { return 0.0; }
 double emb_bytes(const Tensor* in, const OpParams&) { return 8.0 * in[1].dim(0) * in[0].dim(1) + 4.0 * in[1].dim(0); }
 
@@ -137,6 +141,7 @@ void gather_fwd_cpu(const OpIO& io) {
                                      in_ptr<int32_t>(io, 3), out_ptr<T>(io, 0), N, G);
   }
 }
+#ifndef CUVI_CPU_ONLY
 void gather_fwd_cuda(const OpIO& io) {
   const int64_t N = io.in[3].dim(0), G = io.p->i[0], R = io.in[0].dim(0) - 1, nnz = io.in[1].dim(0);
   if (io.in[0].dtype == DType::I64)
@@ -146,6 +151,7 @@ void gather_fwd_cuda(const OpIO& io) {
     cuda::gather_csr_rows(stream(io), io.in[0].ptr<int32_t>(), in_ptr<int32_t>(io, 1), in_ptr<float>(io, 2),
                           in_ptr<int32_t>(io, 3), out_ptr<float>(io, 0), N, G, R, nnz);
 }
+#endif
 double gather_flops(const Tensor*, const OpParams&) { return 0.0; }
 // Dense writes dominate; the nonzeros read are data-dependent (counted as at most nnz).
 double gather_bytes(const Tensor* in, const OpParams& p) {
@@ -184,8 +190,8 @@ void register_embedding_ops(Registry& r) {
     d.diff_inputs = 0b01;
     d.shapes = emb_shapes;
     CUVI_CPU_KERNELS(d, emb_fwd_cpu, emb_bwd_cpu);
-    d.cuda_fwd = emb_fwd_cuda;
-    d.cuda_bwd = emb_bwd_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(emb_fwd_cuda);
+    d.cuda_bwd = CUVI_CUDA_FN(emb_bwd_cuda);
     d.flops = emb_flops;
     d.bytes = emb_bytes;
     d.test_cases = emb_tests;
@@ -202,7 +208,7 @@ void register_embedding_ops(Registry& r) {
     d.shapes = gather_shapes;
     d.cpu_fwd_f32 = gather_fwd_cpu<float>;
     d.cpu_fwd_f64 = gather_fwd_cpu<double>;
-    d.cuda_fwd = gather_fwd_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(gather_fwd_cuda);
     d.flops = gather_flops;
     d.bytes = gather_bytes;
     d.test_cases = gather_tests;

@@ -3,7 +3,9 @@
 // log-densities (spec scvi-multivi §0, §1.4; regularizedvi §5-6; mrvi §2), element math in double.
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/likelihood.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/likelihood.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -140,6 +142,7 @@ struct Lik {
     cpu::lik_rows_bwd<T>(kSpecs[S].kind, inputs<S, T>(io), eps_of<S>(*io.p), dout_ptr<T>(io, 0), grads<S, T>(io),
                          io.in[0].dim(0), io.in[0].dim(1));
   }
+#ifndef CUVI_CPU_ONLY
   static void fwd_cuda(const OpIO& io) {
     cuda::lik_rows_fwd(stream(io), kSpecs[S].kind, inputs<S, float>(io), eps_of<S>(*io.p), out_ptr<float>(io, 0),
                        io.in[0].dim(0), io.in[0].dim(1));
@@ -148,6 +151,7 @@ struct Lik {
     cuda::lik_rows_bwd(stream(io), kSpecs[S].kind, inputs<S, float>(io), eps_of<S>(*io.p), dout_ptr<float>(io, 0),
                        grads<S, float>(io), io.in[0].dim(0), io.in[0].dim(1));
   }
+#endif
   static double flops(const Tensor* in, const OpParams&) {
     return (kSpecs[S].fwd_flops + 1.0) * static_cast<double>(in[0].numel());
   }
@@ -227,8 +231,8 @@ void add(Registry& r, std::vector<TestCase> (*tests)(), std::vector<TestCase> (*
   d.cpu_fwd_f64 = Lik<S>::template fwd_cpu<double>;
   d.cpu_bwd_f32 = Lik<S>::template bwd_cpu<float>;
   d.cpu_bwd_f64 = Lik<S>::template bwd_cpu<double>;
-  d.cuda_fwd = Lik<S>::fwd_cuda;
-  d.cuda_bwd = Lik<S>::bwd_cuda;
+  d.cuda_fwd = CUVI_CUDA_FN(Lik<S>::fwd_cuda);
+  d.cuda_bwd = CUVI_CUDA_FN(Lik<S>::bwd_cuda);
   d.flops = Lik<S>::flops;
   d.bytes = Lik<S>::bytes;
   d.test_cases = tests;
@@ -288,6 +292,7 @@ void mog_bwd_cpu(const OpIO& io) {
                   acc(io, 2), acc(io, 3), aux_ptr<double>(io, 0), aux_ptr<double>(io, 1), aux_ptr<double>(io, 2), m.N,
                   m.K, m.D);
 }
+#ifndef CUVI_CPU_ONLY
 void mog_fwd_cuda(const OpIO& io) {
   const MogDims m = mog_dims(io.in);
   cuda::mog_fwd(stream(io), in_ptr<float>(io, 0), in_ptr<float>(io, 1), m.rows, in_ptr<float>(io, 2),
@@ -300,6 +305,7 @@ void mog_bwd_cuda(const OpIO& io) {
                 din_ptr<float>(io, 2), din_ptr<float>(io, 3), acc(io, 0), acc(io, 1), acc(io, 2), acc(io, 3),
                 aux_ptr<double>(io, 0), aux_ptr<double>(io, 1), aux_ptr<double>(io, 2), m.N, m.K, m.D);
 }
+#endif
 // Per (n, k, d): one exp and ~8 FLOPs; per (n, k): the logsumexp terms.
 double mog_flops(const Tensor* in, const OpParams&) {
   const MogDims m = mog_dims(in);
@@ -364,8 +370,8 @@ void register_likelihood_ops(Registry& r) {
   d.diff_inputs = 0b1111;
   d.shapes = mog_shapes;
   CUVI_CPU_KERNELS(d, mog_fwd_cpu, mog_bwd_cpu);
-  d.cuda_fwd = mog_fwd_cuda;
-  d.cuda_bwd = mog_bwd_cuda;
+  d.cuda_fwd = CUVI_CUDA_FN(mog_fwd_cuda);
+  d.cuda_bwd = CUVI_CUDA_FN(mog_bwd_cuda);
   d.flops = mog_flops;
   d.bytes = mog_bytes;
   d.test_cases = mog_tests;

@@ -2,7 +2,9 @@
 // Inputs: x (N,K), W (M,K+C), b (M) optional, codes (N,J) i32 optional (column offsets past K, -1 none).
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/linear.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/linear.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -48,6 +50,7 @@ void bwd_cpu(const OpIO& io) {
                      din_ptr<T>(io, 0), din_ptr<T>(io, 1), din_ptr<T>(io, 2), acc(io, 0), acc(io, 1), acc(io, 2), d.N,
                      d.K, d.C, d.M, d.J);
 }
+#ifndef CUVI_CPU_ONLY
 void fwd_cuda(const OpIO& io) {
   const Dims d = dims(io.in);
   cuda::linear_fwd(cublas(io), stream(io), in_ptr<float>(io, 0), in_ptr<float>(io, 1), in_ptr<float>(io, 2),
@@ -59,6 +62,7 @@ void bwd_cuda(const OpIO& io) {
                    dout_ptr<float>(io, 0), din_ptr<float>(io, 0), din_ptr<float>(io, 1), din_ptr<float>(io, 2),
                    acc(io, 0), acc(io, 1), acc(io, 2), d.N, d.K, d.C, d.M, d.J);
 }
+#endif
 
 double flops(const Tensor* in, const OpParams&) {
   const Dims d = dims(in);
@@ -103,8 +107,8 @@ void register_linear_ops(Registry& r) {
   d.diff_inputs = 0b0111;
   d.shapes = shapes;
   CUVI_CPU_KERNELS(d, fwd_cpu, bwd_cpu);
-  d.cuda_fwd = fwd_cuda;
-  d.cuda_bwd = bwd_cuda;
+  d.cuda_fwd = CUVI_CUDA_FN(fwd_cuda);
+  d.cuda_bwd = CUVI_CUDA_FN(bwd_cuda);
   d.flops = flops;
   d.bytes = bytes;
   d.test_cases = tests;

@@ -2,7 +2,9 @@
 // the loader's covariate gather. Inputs: table (R,F), rows (N) i32. No gradient.
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/gather.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/gather.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -26,10 +28,12 @@ void fwd_cpu(const OpIO& io) {
                         io.in[0].dim(1));
 }
 
+#ifndef CUVI_CPU_ONLY
 void fwd_cuda(const OpIO& io) {
   cuda::gather_rows(stream(io), io.in[0].data, io.in[1].ptr<int32_t>(), io.out[0].data, io.in[1].dim(0),
                     io.in[0].dim(1));
 }
+#endif
 
 double flops(const Tensor*, const OpParams&) { return 0; }
 double bytes(const Tensor* in, const OpParams&) { return 8.0 * in[1].dim(0) * in[0].dim(1) + 4.0 * in[1].dim(0); }
@@ -45,10 +49,12 @@ void replace_cpu(const OpIO& io) {
   cpu::replace_column(io.in[0].ptr<int32_t>(), io.out[0].ptr<int32_t>(), io.in[0].dim(0), io.in[0].dim(1),
                       io.p->i[0], int32_t(io.p->i[1]));
 }
+#ifndef CUVI_CPU_ONLY
 void replace_cuda(const OpIO& io) {
   cuda::replace_column(stream(io), io.in[0].ptr<int32_t>(), io.out[0].ptr<int32_t>(), io.in[0].dim(0),
                        io.in[0].dim(1), io.p->i[0], int32_t(io.p->i[1]));
 }
+#endif
 
 }  // namespace
 
@@ -61,7 +67,7 @@ void register_loader_ops(Registry& r) {
     d.shapes = replace_shapes;
     d.cpu_fwd_f32 = replace_cpu<float>;
     d.cpu_fwd_f64 = replace_cpu<double>;
-    d.cuda_fwd = replace_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(replace_cuda);
     d.flops = [](const Tensor*, const OpParams&) { return 0.0; };
     d.bytes = [](const Tensor* in, const OpParams&) { return 8.0 * in[0].numel(); };
     d.test_cases = [] {
@@ -84,7 +90,7 @@ void register_loader_ops(Registry& r) {
   d.shapes = shapes;
   d.cpu_fwd_f32 = fwd_cpu<float>;
   d.cpu_fwd_f64 = fwd_cpu<double>;
-  d.cuda_fwd = fwd_cuda;
+  d.cuda_fwd = CUVI_CUDA_FN(fwd_cuda);
   d.flops = flops;
   d.bytes = bytes;
   d.test_cases = [] {

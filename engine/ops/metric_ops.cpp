@@ -3,7 +3,9 @@
 // Inputs: v0..v3 (any length) optional, acc (4) updated in place. No outputs, no gradient.
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/metrics.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/metrics.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -33,6 +35,7 @@ void fwd_cpu(const OpIO& io) {
   cpu::accumulate_sums<T>(v, len, io.in[4].ptr<T>());
 }
 
+#ifndef CUVI_CPU_ONLY
 void fwd_cuda(const OpIO& io) {
   cuda::MetricVectors v;
   for (int k = 0; k < 4; ++k) {
@@ -41,6 +44,7 @@ void fwd_cuda(const OpIO& io) {
   }
   cuda::accumulate_sums(stream(io), v, io.in[4].ptr<float>());
 }
+#endif
 
 double flops(const Tensor* in, const OpParams&) { return 4.0 * length(in); }
 double bytes(const Tensor* in, const OpParams&) { return 16.0 * length(in); }
@@ -56,7 +60,7 @@ void register_metric_ops(Registry& r) {
   d.shapes = shapes;
   d.cpu_fwd_f32 = fwd_cpu<float>;
   d.cpu_fwd_f64 = fwd_cpu<double>;
-  d.cuda_fwd = fwd_cuda;
+  d.cuda_fwd = CUVI_CUDA_FN(fwd_cuda);
   d.flops = flops;
   d.bytes = bytes;
   d.test_cases = [] {

@@ -4,7 +4,9 @@
 
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/norm.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/norm.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -14,10 +16,12 @@ bool zero_grads_without_dout(const OpIO& io) {
   if (io.d_out[0].defined()) return false;
   for (int i = 0; i < io.n_in; ++i) {
     if (!io.d_in[i].defined() || acc(io, i)) continue;
+#ifndef CUVI_CPU_ONLY
     if (io.ctx->device == Device::CUDA)
       CUVI_CHECK(cudaMemsetAsync(io.d_in[i].data, 0, io.d_in[i].nbytes(), stream(io)) == cudaSuccess,
                  "cudaMemsetAsync failed zeroing a gradient");
     else
+#endif
       std::memset(io.d_in[i].data, 0, io.d_in[i].nbytes());
   }
   return true;
@@ -71,6 +75,7 @@ void bn_bwd_cpu(const OpIO& io) {
                         dout_ptr<T>(io, 0), din_ptr<T>(io, 0), din_ptr<T>(io, 1), din_ptr<T>(io, 2), acc(io, 0),
                         acc(io, 1), acc(io, 2), io.p->i[0] == 1, N, F);
 }
+#ifndef CUVI_CPU_ONLY
 void bn_fwd_cuda(const OpIO& io) {
   const int64_t N = io.in[0].dim(0), F = io.in[0].dim(1);
   cuda::batchnorm_fwd(stream(io), in_ptr<float>(io, 0), in_ptr<float>(io, 1), in_ptr<float>(io, 2),
@@ -84,6 +89,7 @@ void bn_bwd_cuda(const OpIO& io) {
                       aux_ptr<float>(io, 1), dout_ptr<float>(io, 0), din_ptr<float>(io, 0), din_ptr<float>(io, 1),
                       din_ptr<float>(io, 2), acc(io, 0), acc(io, 1), acc(io, 2), io.p->i[0] == 1, N, F);
 }
+#endif
 double bn_flops(const Tensor* in, const OpParams& p) { return (p.i[0] == 1 ? 7.0 : 4.0) * in[0].numel(); }
 double bn_bytes(const Tensor* in, const OpParams& p) {
   return 4.0 * ((p.i[0] == 1 ? 3.0 : 2.0) * in[0].numel() + 6.0 * in[0].dim(1));
@@ -195,6 +201,7 @@ void ln_bwd_cpu(const OpIO& io) {
                         aux_ptr<T>(io, 1), dout_ptr<T>(io, 0), din_ptr<T>(io, 0), din_ptr<T>(io, 1),
                         din_ptr<T>(io, 2), acc(io, 0), acc(io, 1), acc(io, 2), N, F, ln_categories(io.in));
 }
+#ifndef CUVI_CPU_ONLY
 void ln_fwd_cuda(const OpIO& io) {
   const int64_t N = io.in[0].dim(0), F = io.in[0].dim(1);
   cuda::layernorm_fwd(stream(io), in_ptr<float>(io, 0), in_ptr<float>(io, 1), in_ptr<float>(io, 2),
@@ -209,6 +216,7 @@ void ln_bwd_cuda(const OpIO& io) {
                       din_ptr<float>(io, 1), din_ptr<float>(io, 2), acc(io, 0), acc(io, 1), acc(io, 2), N, F,
                       ln_categories(io.in));
 }
+#endif
 double ln_flops(const Tensor* in, const OpParams&) { return 8.0 * in[0].numel(); }
 double ln_bytes(const Tensor* in, const OpParams&) {
   double b = 8.0 * in[0].numel() + 8.0 * in[0].dim(0);
@@ -267,8 +275,8 @@ void register_norm_ops(Registry& r) {
     d.mutated_inputs = 0b11000;  // running_mean, running_var (training)
     d.shapes = bn_shapes;
     CUVI_CPU_KERNELS(d, bn_fwd_cpu, bn_bwd_cpu);
-    d.cuda_fwd = bn_fwd_cuda;
-    d.cuda_bwd = bn_bwd_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(bn_fwd_cuda);
+    d.cuda_bwd = CUVI_CUDA_FN(bn_bwd_cuda);
     d.flops = bn_flops;
     d.bytes = bn_bytes;
     d.test_cases = bn_tests;
@@ -284,8 +292,8 @@ void register_norm_ops(Registry& r) {
     d.diff_inputs = 0b0111;
     d.shapes = ln_shapes;
     CUVI_CPU_KERNELS(d, ln_fwd_cpu, ln_bwd_cpu);
-    d.cuda_fwd = ln_fwd_cuda;
-    d.cuda_bwd = ln_bwd_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(ln_fwd_cuda);
+    d.cuda_bwd = CUVI_CUDA_FN(ln_bwd_cuda);
     d.flops = ln_flops;
     d.bytes = ln_bytes;
     d.test_cases = ln_tests;

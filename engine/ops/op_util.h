@@ -1,10 +1,19 @@
 // Helpers for op definition files: typed pointers of possibly-absent tensors, CUDA handles,
 // and the float/double instantiation of CPU reference adapters.
 #pragma once
+#ifndef CUVI_CPU_ONLY
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#endif
 
 #include "engine/registry.h"
+
+// A CUDA adapter of an op, or none in a CPU-only build (CUVI_CPU_ONLY: no CUDA toolkit at build time).
+#ifdef CUVI_CPU_ONLY
+#define CUVI_CUDA_FN(fn) nullptr
+#else
+#define CUVI_CUDA_FN(fn) fn
+#endif
 
 namespace cuvi::ops {
 
@@ -32,8 +41,10 @@ inline T* din_ptr(const OpIO& io, int i) {
 }
 inline bool acc(const OpIO& io, int i) { return io.accumulate && io.accumulate[i]; }
 
+#ifndef CUVI_CPU_ONLY
 inline cudaStream_t stream(const OpIO& io) { return static_cast<cudaStream_t>(io.ctx->stream); }
 inline cublasHandle_t cublas(const OpIO& io) { return static_cast<cublasHandle_t>(io.ctx->cublas); }
+#endif
 
 // Float shape spec / integer shape spec for OpShapes.
 inline TensorSpec fspec(const Shape& s) { return TensorSpec{s, DType::F32, true}; }

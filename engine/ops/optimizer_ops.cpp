@@ -4,7 +4,9 @@
 // i0 decoupled (AdamW). Learning rate and step come from the backend's step scalars.
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/adam.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/adam.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -25,6 +27,7 @@ void fwd_cpu(const OpIO& io) {
   cpu::adam_step<T>(c, io.in[0].ptr<T>(), io.in[1].ptr<T>(), io.in[2].ptr<T>(), io.in[3].ptr<T>(), seg, 1);
 }
 
+#ifndef CUVI_CPU_ONLY
 // The single segment is passed through a segment table in the op's workspace-free path: the kernel
 // reads [0, n] from device memory, so this adapter keeps a one-entry table in aux, written by a kernel
 // (a copy from host memory would synchronise the stream and could not be captured in the step graph).
@@ -39,6 +42,7 @@ void fwd_cuda(const OpIO& io) {
                   io.in[3].ptr<float>(), table, 1, n, &s->lr, &s->step, &s->clip_scale, &s->grad_norm,
                   io.ctx->workspace, io.ctx->workspace_bytes, false);
 }
+#endif
 
 double flops(const Tensor* in, const OpParams&) { return 12.0 * in[0].numel(); }
 double bytes(const Tensor* in, const OpParams&) { return 28.0 * in[0].numel(); }
@@ -80,7 +84,7 @@ void register_optimizer_ops(Registry& r) {
   };
   d.cpu_fwd_f32 = fwd_cpu<float>;
   d.cpu_fwd_f64 = fwd_cpu<double>;
-  d.cuda_fwd = fwd_cuda;
+  d.cuda_fwd = CUVI_CUDA_FN(fwd_cuda);
   d.flops = flops;
   d.bytes = bytes;
   d.test_cases = tests;

@@ -4,7 +4,9 @@
 
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/reduce.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/reduce.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -28,10 +30,12 @@ bool zero_grads_without_dout(const OpIO& io) {
   if (io.d_out[0].defined()) return false;
   for (int i = 0; i < io.n_in; ++i) {
     if (!io.d_in[i].defined() || acc(io, i)) continue;
+#ifndef CUVI_CPU_ONLY
     if (io.ctx->device == Device::CUDA)
       CUVI_CHECK(cudaMemsetAsync(io.d_in[i].data, 0, io.d_in[i].nbytes(), stream(io)) == cudaSuccess,
                  "cudaMemsetAsync failed zeroing a gradient");
     else
+#endif
       std::memset(io.d_in[i].data, 0, io.d_in[i].nbytes());
   }
   return true;
@@ -65,10 +69,12 @@ void shapes(const Tensor* in, const OpParams&, OpShapes* s) {
   }
 }
 
+#ifndef CUVI_CPU_ONLY
 // Scratch of the two-pass whole-tensor sum on CUDA: the engine's reduction workspace.
 float* sum_scratch(const OpIO& io) {
   return io.ctx->workspace_bytes >= cuda::kSumAllScratchBytes ? static_cast<float*>(io.ctx->workspace) : nullptr;
 }
+#endif
 
 template <int Kind>
 struct Reduce {
@@ -109,6 +115,7 @@ struct Reduce {
       case kLogSoftmaxRows: cpu::log_softmax_rows_bwd<T>(io.out[0].ptr<T>(), dy, dx, a, N, F); break;
     }
   }
+#ifndef CUVI_CPU_ONLY
   static void fwd_cuda(const OpIO& io) {
     const cudaStream_t s = stream(io);
     const float* x = in_ptr<float>(io, 0);
@@ -148,6 +155,7 @@ struct Reduce {
       case kLogSoftmaxRows: cuda::log_softmax_rows_bwd(s, io.out[0].ptr<float>(), dy, dx, a, N, F); break;
     }
   }
+#endif
   static double flops(const Tensor* in, const OpParams&) {
     const double n = double(in[0].numel());
     switch (Kind) {
@@ -257,8 +265,8 @@ void add(Registry& r, std::vector<TestCase> (*tests)(), std::vector<TestCase> (*
   d.diff_inputs = 0b1;  // the mask is not differentiable
   d.shapes = shapes<Kind>;
   CUVI_CPU_KERNELS(d, Reduce<Kind>::template fwd_cpu, Reduce<Kind>::template bwd_cpu);
-  d.cuda_fwd = Reduce<Kind>::fwd_cuda;
-  d.cuda_bwd = Reduce<Kind>::bwd_cuda;
+  d.cuda_fwd = CUVI_CUDA_FN(Reduce<Kind>::fwd_cuda);
+  d.cuda_bwd = CUVI_CUDA_FN(Reduce<Kind>::bwd_cuda);
   d.flops = Reduce<Kind>::flops;
   d.bytes = Reduce<Kind>::bytes;
   d.test_cases = tests;

@@ -3,7 +3,9 @@
 // addressed by (ctx->seed, ctx->scalars->step, i0 stream, element), identical on both backends.
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/sampling.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/sampling.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -19,7 +21,9 @@ constexpr double kFlopPoisson = 1.1 * (2 * kFlopUniform + 3 * kFlopLog + kFlopLg
 
 uint32_t stream_id(const OpParams& p) { return static_cast<uint32_t>(p.i[0]); }
 uint32_t host_step(const OpIO& io) { return static_cast<uint32_t>(io.ctx->scalars->step); }
+#ifndef CUVI_CPU_ONLY
 const int64_t* device_step(const OpIO& io) { return &io.ctx->scalars->step; }  // address only, read on the device
+#endif
 
 TestCase tc(std::string label, std::vector<Shape> s, std::vector<GenSpec> g, int64_t reduction = 1) {
   return TestCase{std::move(label), std::move(s), std::move(g), {}, reduction};
@@ -59,6 +63,7 @@ void rsample_bwd_cpu(const OpIO& io) {
   cpu::normal_rsample_bwd<T>(in_ptr<T>(io, 1), in_ptr<T>(io, 2), dout_ptr<T>(io, 0), din_ptr<T>(io, 0),
                              din_ptr<T>(io, 1), acc(io, 0), acc(io, 1), io.in[0].numel());
 }
+#ifndef CUVI_CPU_ONLY
 void rsample_fwd_cuda(const OpIO& io) {
   cuda::normal_rsample_fwd(stream(io), in_ptr<float>(io, 0), in_ptr<float>(io, 1), in_ptr<float>(io, 2),
                            out_ptr<float>(io, 0), io.in[0].numel());
@@ -67,6 +72,7 @@ void rsample_bwd_cuda(const OpIO& io) {
   cuda::normal_rsample_bwd(stream(io), in_ptr<float>(io, 1), in_ptr<float>(io, 2), dout_ptr<float>(io, 0),
                            din_ptr<float>(io, 0), din_ptr<float>(io, 1), acc(io, 0), acc(io, 1), io.in[0].numel());
 }
+#endif
 
 // ---------------------------------------------------------------------------------------------------
 // randn_like / keep_mask_like: like (any) -> Philox normals / inverted-dropout mask of the same shape.
@@ -86,19 +92,23 @@ template <class T>
 void randn_cpu(const OpIO& io) {
   cpu::randn_fill<T>(io.ctx->seed, host_step(io), stream_id(*io.p), out_ptr<T>(io, 0), io.out[0].numel());
 }
+#ifndef CUVI_CPU_ONLY
 void randn_cuda(const OpIO& io) {
   cuda::randn_fill(stream(io), io.ctx->seed, device_step(io), stream_id(*io.p), out_ptr<float>(io, 0),
                    io.out[0].numel());
 }
+#endif
 template <class T>
 void keep_cpu(const OpIO& io) {
   cpu::keep_mask_fill<T>(io.ctx->seed, host_step(io), stream_id(*io.p), io.p->f[0], out_ptr<T>(io, 0),
                          io.out[0].numel());
 }
+#ifndef CUVI_CPU_ONLY
 void keep_cuda(const OpIO& io) {
   cuda::keep_mask_fill(stream(io), io.ctx->seed, device_step(io), stream_id(*io.p), io.p->f[0],
                        out_ptr<float>(io, 0), io.out[0].numel());
 }
+#endif
 
 // ---------------------------------------------------------------------------------------------------
 // sample_poisson: rate (any) -> counts. sample_nb: mu (N,G), theta (N,G)/(G)/(1). sample_zinb: + pi (N,G).
@@ -144,10 +154,12 @@ void poisson_cpu(const OpIO& io) {
   cpu::sample_poisson_fill<T>(io.ctx->seed, host_step(io), stream_id(*io.p), in_ptr<T>(io, 0), out_ptr<T>(io, 0),
                               io.in[0].numel());
 }
+#ifndef CUVI_CPU_ONLY
 void poisson_cuda(const OpIO& io) {
   cuda::sample_poisson_fill(stream(io), io.ctx->seed, device_step(io), stream_id(*io.p), in_ptr<float>(io, 0),
                             out_ptr<float>(io, 0), io.in[0].numel());
 }
+#endif
 template <bool Zinb>
 struct NbSampler {
   template <class T>
@@ -156,12 +168,14 @@ struct NbSampler {
     cpu::sample_nb_fill<T>(io.ctx->seed, host_step(io), stream_id(*io.p), in_ptr<T>(io, 0), in_ptr<T>(io, 1),
                            theta_mode(io.in[1], N, C), Zinb ? in_ptr<T>(io, 2) : nullptr, out_ptr<T>(io, 0), N, C);
   }
+#ifndef CUVI_CPU_ONLY
   static void run_cuda(const OpIO& io) {
     const int64_t N = io.in[0].dim(0), C = io.in[0].dim(1);
     cuda::sample_nb_fill(stream(io), io.ctx->seed, device_step(io), stream_id(*io.p), in_ptr<float>(io, 0),
                          in_ptr<float>(io, 1), theta_mode(io.in[1], N, C), Zinb ? in_ptr<float>(io, 2) : nullptr,
                          out_ptr<float>(io, 0), N, C);
   }
+#endif
 };
 
 double bytes_in_out(const Tensor* in, int n_in) {
@@ -209,8 +223,8 @@ void register_sampling_ops(Registry& r) {
     OpDef d = base("normal_rsample", 3, rsample_shapes, Tol::Elementwise);
     d.diff_inputs = 0b011;
     CUVI_CPU_KERNELS(d, rsample_fwd_cpu, rsample_bwd_cpu);
-    d.cuda_fwd = rsample_fwd_cuda;
-    d.cuda_bwd = rsample_bwd_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(rsample_fwd_cuda);
+    d.cuda_bwd = CUVI_CUDA_FN(rsample_bwd_cuda);
     d.flops = [](const Tensor* in, const OpParams&) { return (kFlopLog + 2) * static_cast<double>(in[0].numel()); };
     d.bytes = [](const Tensor* in, const OpParams&) { return 16.0 * static_cast<double>(in[0].numel()); };
     d.test_cases = [] {
@@ -232,7 +246,7 @@ void register_sampling_ops(Registry& r) {
     OpDef d = base("randn_like", 1, like_shapes, Tol::Elementwise);
     d.cpu_fwd_f32 = randn_cpu<float>;
     d.cpu_fwd_f64 = randn_cpu<double>;
-    d.cuda_fwd = randn_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(randn_cuda);
     d.random = true;
     d.grad_check = false;
     d.flops = [](const Tensor* in, const OpParams&) { return kFlopNormal * static_cast<double>(in[0].numel()); };
@@ -249,7 +263,7 @@ void register_sampling_ops(Registry& r) {
     OpDef d = base("keep_mask_like", 1, keep_shapes, Tol::Exact);
     d.cpu_fwd_f32 = keep_cpu<float>;
     d.cpu_fwd_f64 = keep_cpu<double>;
-    d.cuda_fwd = keep_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(keep_cuda);
     d.random = true;
     d.grad_check = false;
     d.flops = [](const Tensor* in, const OpParams&) { return kFlopUniform * static_cast<double>(in[0].numel()); };
@@ -266,7 +280,7 @@ void register_sampling_ops(Registry& r) {
     OpDef d = base("sample_poisson", 1, poisson_shapes, Tol::Exact);
     d.cpu_fwd_f32 = poisson_cpu<float>;
     d.cpu_fwd_f64 = poisson_cpu<double>;
-    d.cuda_fwd = poisson_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(poisson_cuda);
     d.random = true;
     d.grad_check = false;
     d.flops = [](const Tensor* in, const OpParams&) { return kFlopPoisson * static_cast<double>(in[0].numel()); };
@@ -283,7 +297,7 @@ void register_sampling_ops(Registry& r) {
     OpDef d = base("sample_nb", 2, nb_shapes<false>, Tol::Exact);
     d.cpu_fwd_f32 = NbSampler<false>::run_cpu<float>;
     d.cpu_fwd_f64 = NbSampler<false>::run_cpu<double>;
-    d.cuda_fwd = NbSampler<false>::run_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(NbSampler<false>::run_cuda);
     d.random = true;
     d.grad_check = false;
     d.flops = [](const Tensor* in, const OpParams&) {
@@ -302,7 +316,7 @@ void register_sampling_ops(Registry& r) {
     OpDef d = base("sample_zinb", 3, nb_shapes<true>, Tol::Exact);
     d.cpu_fwd_f32 = NbSampler<true>::run_cpu<float>;
     d.cpu_fwd_f64 = NbSampler<true>::run_cpu<double>;
-    d.cuda_fwd = NbSampler<true>::run_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(NbSampler<true>::run_cuda);
     d.random = true;
     d.grad_check = false;
     d.flops = [](const Tensor* in, const OpParams&) {

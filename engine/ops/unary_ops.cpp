@@ -2,7 +2,9 @@
 // Params: f[0] = LeakyReLU slope (default 0.01) or the constant added after exp (var_eps 1e-4).
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/unary.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/unary.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -29,6 +31,7 @@ struct Unary {
     cpu::unary_bwd<T>(Kind, param_a<Kind>(*io.p), in_ptr<T>(io, 0), io.out[0].ptr<T>(), dout_ptr<T>(io, 0),
                       din_ptr<T>(io, 0), acc(io, 0), io.in[0].numel());
   }
+#ifndef CUVI_CPU_ONLY
   static void fwd_cuda(const OpIO& io) {
     cuda::unary_fwd(stream(io), Kind, float(param_a<Kind>(*io.p)), in_ptr<float>(io, 0), out_ptr<float>(io, 0),
                     io.in[0].numel());
@@ -37,6 +40,7 @@ struct Unary {
     cuda::unary_bwd(stream(io), Kind, float(param_a<Kind>(*io.p)), in_ptr<float>(io, 0), io.out[0].ptr<float>(),
                     dout_ptr<float>(io, 0), din_ptr<float>(io, 0), acc(io, 0), io.in[0].numel());
   }
+#endif
 };
 
 double flops(const Tensor* in, const OpParams&) { return 4.0 * in[0].numel(); }
@@ -60,8 +64,8 @@ void add(Registry& r, const char* name, std::vector<TestCase> (*tests)(), bool k
   d.cpu_fwd_f64 = Unary<Kind>::template fwd_cpu<double>;
   d.cpu_bwd_f32 = Unary<Kind>::template bwd_cpu<float>;
   d.cpu_bwd_f64 = Unary<Kind>::template bwd_cpu<double>;
-  d.cuda_fwd = Unary<Kind>::fwd_cuda;
-  d.cuda_bwd = Unary<Kind>::bwd_cuda;
+  d.cuda_fwd = CUVI_CUDA_FN(Unary<Kind>::fwd_cuda);
+  d.cuda_bwd = CUVI_CUDA_FN(Unary<Kind>::bwd_cuda);
   d.flops = flops;
   d.bytes = bytes;
   d.test_cases = tests;

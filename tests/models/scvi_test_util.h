@@ -11,6 +11,7 @@
 #include "models/scvi/scvi_model.h"
 #include "tests/test_env.h"
 #include "tools/workflow/scvi_tasks.h"
+#include "tools/workflow/scvi_train.h"
 #include "tools/workflow/simulate.h"
 
 namespace cuvi::test {
@@ -41,19 +42,13 @@ inline std::unique_ptr<TrainedScvi> train_scvi(workflow::PreparedData data, Trai
   auto t = std::make_unique<TrainedScvi>();
   t->backend = make_cpu_backend(tc.seed);  // OMP_NUM_THREADS (run_tests.sh: cores per ctest job)
   t->data = std::move(data);
-  cfg.n_genes = t->data.data.counts.n_cols;
+  cfg.n_genes = t->data.counts().n_cols;
   cfg.n_batch = int64_t(t->data.registry.batch_categories.size());
   cfg.n_labels = int64_t(t->data.registry.label_categories.size());
-  t->model = std::make_unique<models::ScviModel>(cfg);
-  t->model->allocate(*t->backend, tc.seed);
-  workflow::encode_codes(t->data, t->model->module().layout());
-  t->model->set_library_prior_from_counts(t->data.totals, t->data.cells.batch);
-  const io::CsrMatrix& m = t->data.data.counts;
-  DeviceDataset ds(*t->backend, CsrView{m.indptr.data(), m.indices.data(), m.data.data(), m.n_rows, m.n_cols},
-                   t->data.cells);
   tc.progress = false;
-  Trainer trainer(*t->backend, *t->model, ds, tc);
-  t->result = trainer.fit();
+  workflow::ScviTraining r = workflow::train_scvi(*t->backend, cfg, t->data, tc);
+  t->model = std::move(r.model);
+  t->result = std::move(r.result);
   return t;
 }
 

@@ -44,7 +44,7 @@ TEST(MultiviQuality, SnareSeqSubsetMatchesScviToolsAtFiveEpochs) {
   workflow::MultiomeData md = workflow::load_multiome(path, keys, false);
   std::vector<int32_t> cells;
   for (int32_t i = 0; i < int32_t(md.data.counts.n_rows); i += 5) cells.push_back(i);
-  workflow::PreparedData data = workflow::register_data(workflow::take_rows(md.data, cells), keys);
+  workflow::PreparedData data = workflow::register_dataset(workflow::take_rows(md.data, cells), keys);
   data.registry.genes = md.genes;
   data.registry.regions = md.regions;
 

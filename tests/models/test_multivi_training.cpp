@@ -71,7 +71,7 @@ workflow::PreparedData simulated(int64_t cells, int64_t batches, const std::vect
   workflow::SetupKeys k;
   k.multiome.enabled = true;
   if (batches > 1) k.batch_key = "batch";
-  workflow::PreparedData p = workflow::register_data(std::move(d), k);
+  workflow::PreparedData p = workflow::register_dataset(std::move(d), k);
   p.registry.genes = s.var.index;
   p.registry.regions = s.peak_names;
   return p;

@@ -7,6 +7,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/train_options.h"
 #include "tools/workflow/scvi_file.h"
+#include "tools/workflow/scvi_train.h"
 
 namespace cuvi::cli {
 namespace {
@@ -38,12 +39,7 @@ int train_scvi(const std::string& kind, const Argv& argv) {
   const std::string out = a.required("out");
   workflow::PreparedData data = load_training_data(a, setup_keys(a));
 
-  models::ScviConfig cfg = kind == "linear-scvi" ? models::ScviConfig::linear_scvi() : models::ScviConfig();
-  cfg.n_genes = data.data.counts.n_cols;
-  cfg.n_batch = int64_t(data.registry.batch_categories.size());
-  cfg.n_labels = int64_t(data.registry.label_categories.size());
-  for (const auto& c : data.registry.covariate_categories) cfg.n_cats_per_cov.push_back(int64_t(c.size()));
-  cfg.n_continuous_cov = int64_t(data.registry.keys.continuous_covariate_keys.size());
+  models::ScviConfig cfg = workflow::scvi_config_for(kind, data);
   cfg.n_hidden = a.integer("n-hidden", cfg.n_hidden);
   cfg.n_latent = a.integer("n-latent", cfg.n_latent);
   cfg.n_layers = int(a.integer("n-layers", cfg.n_layers));
@@ -64,21 +60,15 @@ int train_scvi(const std::string& kind, const Argv& argv) {
   CUVI_CHECK(tc.batch_size >= 2, "--batch-size must be at least 2 (BatchNorm needs two cells)");
 
   auto backend = backend_from(a, quiet);
-  models::ScviModel model(cfg);
-  model.allocate(*backend, tc.seed);
-  workflow::encode_codes(data, model.module().layout());
-  model.set_library_prior_from_counts(data.totals, data.cells.batch);
-  const io::CsrMatrix& m = data.data.counts;
-  DeviceDataset dataset(*backend, CsrView{m.indptr.data(), m.indices.data(), m.data.data(), m.n_rows, m.n_cols},
-                        data.cells, loader_options_from(a));
-  info(quiet, "data: " + std::to_string(m.n_rows) + " cells x " + std::to_string(m.n_cols) + " genes from " +
-                  data.data.source + (dataset.streaming() ? " (streamed from host memory)" : ""));
-  info(quiet, cfg.describe());
-
-  Trainer trainer(*backend, model, dataset, tc);
-  const TrainResult r = trainer.fit();
-  workflow::save_scvi(out, model, data.registry, r.history, training_facts(*backend, tc, r, a.required("data")));
-  report_training(quiet, cfg.model, r, out);
+  const workflow::ScviTraining t =
+      workflow::train_scvi(*backend, cfg, data, tc, loader_options_from(a), [&](const DeviceDataset& dataset) {
+        info(quiet, "data: " + std::to_string(dataset.n_rows()) + " cells x " + std::to_string(dataset.n_genes()) +
+                        " genes from " + data.data.source + (dataset.streaming() ? " (streamed from host memory)" : ""));
+        info(quiet, cfg.describe());
+      });
+  workflow::save_scvi(out, *t.model, data.registry, t.result.history,
+                      workflow::training_facts(*backend, tc, t.result, a.required("data")));
+  report_training(quiet, cfg.model, t.result, out);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/train_options.h"
+#include "tools/workflow/scvi_train.h"
 #include "tools/workflow/mrvi_file.h"
 #include "tools/workflow/mrvi_train.h"
 
@@ -97,7 +98,7 @@ int train_mrvi(const Argv& argv) {
   info(quiet, model->config().describe());
 
   const TrainResult r = workflow::train_mrvi(*model, data, *backend, tc, loader_options_from(a));
-  workflow::save_mrvi(out, *model, data.registry, samples, r.history, training_facts(*backend, tc, r, a.required("data")));
+  workflow::save_mrvi(out, *model, data.registry, samples, r.history, workflow::training_facts(*backend, tc, r, a.required("data")));
   report_training(quiet, "MRVI", r, out);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/multivi_options.h"
 #include "tools/cli/train_options.h"
+#include "tools/workflow/scvi_train.h"
 #include "tools/workflow/multiome_data.h"
 #include "tools/workflow/multivi_file.h"
 #include "tools/workflow/multivi_train.h"
@@ -95,7 +96,7 @@ int train_multivi(const Argv& argv) {
     info(quiet, "note: one batch: the adversarial classifier is disabled (as scvi-tools does)");
 
   const TrainResult r = workflow::train_multivi(*model, data, *backend, tc, loader_options_from(a));
-  workflow::save_multivi(out, *model, data.registry, r.history, training_facts(*backend, tc, r, a.required("data")));
+  workflow::save_multivi(out, *model, data.registry, r.history, workflow::training_facts(*backend, tc, r, a.required("data")));
   report_training(quiet, "MULTIVI", r, out);
   return 0;
 }

@@ -10,20 +10,6 @@
 namespace cuvi::cli {
 namespace {
 
-std::string compiled_isa() {
-#if defined(__AVX512F__)
-  return "AVX-512";
-#elif defined(__AVX2__)
-  return "AVX2";
-#elif defined(__AVX__)
-  return "AVX";
-#elif defined(__x86_64__)
-  return "SSE2";
-#else
-  return "generic";
-#endif
-}
-
 std::string cpu_line() {
   std::ifstream in("/proc/cpuinfo");
   std::string line, model;
@@ -47,7 +33,7 @@ int cmd_version(const Argv& argv) {
     return 0;
   }
   std::printf("cuvi %s\n", CUVI_VERSION);
-  std::printf("build: CUDA architectures %s, host code for %s\n", CUVI_CUDA_ARCHITECTURES, compiled_isa().c_str());
+  std::printf("build: CUDA architectures %s, host code for %s\n", CUVI_CUDA_ARCHITECTURES, compiled_isa());
   std::printf("cpu: %s\n", cpu_line().c_str());
   std::printf("blas: %s\n", cpu_blas_description().c_str());
   std::string why;

@@ -89,17 +89,6 @@ workflow::PreparedData load_training_data(const Args& a, const workflow::SetupKe
   return data;
 }
 
-std::map<std::string, std::string> training_facts(const Backend& backend, const TrainConfig& tc, const TrainResult& r,
-                                                  const std::string& data_path) {
-  std::map<std::string, std::string> facts = {
-      {"device", backend.describe()},           {"seed", std::to_string(tc.seed)},
-      {"epochs", std::to_string(r.epochs_run)}, {"seconds", std::to_string(r.seconds)},
-      {"n_train", std::to_string(r.split.train.size())}, {"n_validation", std::to_string(r.split.validation.size())},
-      {"data", data_path},                      {"batch_size", std::to_string(tc.batch_size)}};
-  if (r.best_epoch >= 0) facts["best_epoch"] = std::to_string(r.best_epoch + 1);
-  return facts;
-}
-
 void report_training(bool quiet, const std::string& model, const TrainResult& r, const std::string& out) {
   const auto& h = r.history;
   const double n_train = double(r.split.train.size());

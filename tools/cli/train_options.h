@@ -20,9 +20,7 @@ TrainConfig train_config_from(const Args& a, const TrainConfig& defaults, int64_
 LoaderOptions loader_options_from(const Args& a);
 // Loads and registers --data (reports notes, warnings and cells without counts).
 workflow::PreparedData load_training_data(const Args& a, const workflow::SetupKeys& keys);
-// Facts stored with the model and the summary printed after training.
-std::map<std::string, std::string> training_facts(const Backend& backend, const TrainConfig& tc, const TrainResult& r,
-                                                  const std::string& data_path);
+// The summary printed after training (the facts stored with the model: workflow::training_facts).
 void report_training(bool quiet, const std::string& model, const TrainResult& r, const std::string& out);
 
 }  // namespace cuvi::cli

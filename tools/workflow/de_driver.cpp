@@ -12,17 +12,9 @@
 namespace cuvi::workflow {
 namespace {
 
-// True when the counts were stored sparse (scipy arithmetic in scvi); a dense AnnData matrix is an
-// HDF5 dataset, a sparse one a group.
+// True when the counts were stored sparse (scipy arithmetic in scvi): every AnnData matrix but a dense one.
 bool counts_stored_sparse(const io::Dataset& d) {
-  if (d.format != io::FileFormat::AnnData) return true;
-  try {
-    const io::Node root = io::Node::root(io::H5File::open_read(d.path));
-    const std::string rel = d.source.empty() || d.source[0] != '/' ? d.source : d.source.substr(1);
-    return !root.open(rel).is_dataset();
-  } catch (const std::exception&) {
-    return true;
-  }
+  return d.format != io::FileFormat::AnnData || d.storage != "dense";
 }
 
 // One side of a comparison: its cells and the slots of its scale draw.
@@ -124,7 +116,7 @@ DeResult run_differential(DeTask& task, const DeOptions& opt) {
   check_options(opt);
   CUVI_CHECK(task.model && task.data, "differential analysis without a model or data");
   const PreparedData& data = *task.data;
-  const io::CsrMatrix& counts = data.data.counts;
+  const CsrView counts = data.counts();
   const int64_t F = task.cols.size(counts);
   CUVI_CHECK(F == task.model->n_features() && int64_t(task.features.size()) == F,
              "differential analysis: the model, the data and the feature names disagree on the number of features");

@@ -283,7 +283,7 @@ std::vector<bool> fdr_de_prediction(const std::vector<double>& proba_de, double 
   return out;
 }
 
-std::vector<float> float32_totals(const io::CsrMatrix& m, ColumnRange cols) {
+std::vector<float> float32_totals(const CsrView& m, ColumnRange cols) {
   const int64_t c0 = cols.begin, c1 = cols.stop(m);
   std::vector<float> t(m.n_rows, 0.f);
   for (int64_t i = 0; i < m.n_rows; ++i) {
@@ -295,7 +295,7 @@ std::vector<float> float32_totals(const io::CsrMatrix& m, ColumnRange cols) {
   return t;
 }
 
-RawStats raw_counts_properties(const io::CsrMatrix& m, const std::vector<int32_t>& rows,
+RawStats raw_counts_properties(const CsrView& m, const std::vector<int32_t>& rows,
                                const std::vector<float>& totals, bool sparse, ColumnRange cols) {
   const int64_t c0 = cols.begin, c1 = cols.stop(m);
   const int64_t G = c1 - c0, n = int64_t(rows.size());
@@ -346,7 +346,7 @@ RawStats raw_counts_properties(const io::CsrMatrix& m, const std::vector<int32_t
   return s;
 }
 
-std::vector<bool> low_mean_genes(const io::CsrMatrix& m, const std::vector<int32_t>& rows, double threshold,
+std::vector<bool> low_mean_genes(const CsrView& m, const std::vector<int32_t>& rows, double threshold,
                                  ColumnRange cols) {
   const int64_t c0 = cols.begin, c1 = cols.stop(m), G = c1 - c0;
   std::vector<double> sum(G, 0.0);
@@ -359,7 +359,7 @@ std::vector<bool> low_mean_genes(const io::CsrMatrix& m, const std::vector<int32
   return low;
 }
 
-std::vector<double> fraction_positive(const io::CsrMatrix& m, const std::vector<int32_t>& rows, ColumnRange cols) {
+std::vector<double> fraction_positive(const CsrView& m, const std::vector<int32_t>& rows, ColumnRange cols) {
   const int64_t c0 = cols.begin, c1 = cols.stop(m);
   CUVI_CHECK(!rows.empty(), "accessibility statistics of an empty group");
   std::vector<int64_t> count(c1 - c0, 0);

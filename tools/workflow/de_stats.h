@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/csr_view.h"
 #include "io/csr.h"
 
 namespace cuvi::workflow {
@@ -65,8 +66,8 @@ std::vector<bool> fdr_de_prediction(const std::vector<double>& proba_de, double 
 // keeps genes, then regions, in one CSR). end < 0: up to the last column.
 struct ColumnRange {
   int64_t begin = 0, end = -1;
-  int64_t stop(const io::CsrMatrix& m) const { return end < 0 ? m.n_cols : end; }
-  int64_t size(const io::CsrMatrix& m) const { return stop(m) - begin; }
+  int64_t stop(const CsrView& m) const { return end < 0 ? m.n_cols : end; }
+  int64_t size(const CsrView& m) const { return stop(m) - begin; }
 };
 
 // Raw-count statistics of one group (§3.6), in scvi's float arithmetic: `sparse` follows scipy's
@@ -77,16 +78,16 @@ struct RawStats {
   std::vector<double> raw_mean, non_zeros_proportion, raw_normalized_mean;  // (G)
 };
 // Statistics and totals cover the columns `cols` only (features indexed from cols.begin).
-RawStats raw_counts_properties(const io::CsrMatrix& counts, const std::vector<int32_t>& rows,
+RawStats raw_counts_properties(const CsrView& counts, const std::vector<int32_t>& rows,
                                const std::vector<float>& totals, bool sparse, ColumnRange cols = {});
 // Per-cell totals as scipy/numpy sum a float32 matrix row (float32, in stored order).
-std::vector<float> float32_totals(const io::CsrMatrix& counts, ColumnRange cols = {});
+std::vector<float> float32_totals(const CsrView& counts, ColumnRange cols = {});
 // Genes whose mean count in `rows` is below threshold (float32 mean, as scvi's mask).
-std::vector<bool> low_mean_genes(const io::CsrMatrix& counts, const std::vector<int32_t>& rows, double threshold,
+std::vector<bool> low_mean_genes(const CsrView& counts, const std::vector<int32_t>& rows, double threshold,
                                  ColumnRange cols = {});
 // scvi-tools' scatac_raw_counts_properties: per region the fraction of the group's cells with a
 // count > 0 (emp_mean, float64).
-std::vector<double> fraction_positive(const io::CsrMatrix& counts, const std::vector<int32_t>& rows,
+std::vector<double> fraction_positive(const CsrView& counts, const std::vector<int32_t>& rows,
                                       ColumnRange cols = {});
 
 }  // namespace cuvi::workflow

@@ -39,21 +39,41 @@ void put_samples(io::Checkpoint& c, const SampleTable& t) {
 
 }  // namespace
 
-void save_model_file(const std::string& path, const std::string& kind, const std::map<std::string, std::string>& config,
-                     const ParamStore& ps, const DataRegistry& reg, const SampleTable& samples,
-                     const std::map<std::string, std::vector<double>>& history,
-                     const std::map<std::string, std::string>& info) {
-  io::Checkpoint c;
-  c.kind = kind;
-  c.config = config;
-  for (const auto& [k, v] : info) c.config["info." + k] = v;
+ModelFile model_file_of(const std::string& kind, const std::map<std::string, std::string>& config,
+                        const ParamStore& ps, const DataRegistry& registry, const SampleTable& samples,
+                        const std::map<std::string, std::vector<double>>& history,
+                        const std::map<std::string, std::string>& info) {
+  ModelFile f;
+  f.kind = kind;
+  f.config = config;
+  f.registry = registry;
+  f.samples = samples;
+  f.history = history;
+  f.info = info;
   for (size_t id = 0; id < ps.entries().size(); ++id) {
     const ParamEntry& e = ps.entry(int(id));
     io::CheckpointTensor t;
     for (int i = 0; i < e.shape.ndim; ++i) t.shape.push_back(e.shape.d[i]);
     t.values = ps.get(int(id));
-    c.tensors[e.name] = std::move(t);
+    f.weights[e.name] = std::move(t);
   }
+  return f;
+}
+
+void save_model_file(const std::string& path, const std::string& kind, const std::map<std::string, std::string>& config,
+                     const ParamStore& ps, const DataRegistry& reg, const SampleTable& samples,
+                     const std::map<std::string, std::vector<double>>& history,
+                     const std::map<std::string, std::string>& info) {
+  save_model_file(path, model_file_of(kind, config, ps, reg, samples, history, info));
+}
+
+void save_model_file(const std::string& path, const ModelFile& f) {
+  io::Checkpoint c;
+  c.kind = f.kind;
+  c.config = f.config;
+  for (const auto& [k, v] : f.info) c.config["info." + k] = v;
+  c.tensors.insert(f.weights.begin(), f.weights.end());
+  const DataRegistry& reg = f.registry;
   c.strings["genes"] = reg.genes;
   if (!reg.regions.empty()) c.strings["regions"] = reg.regions;
   c.strings["batch_categories"] = reg.batch_categories;
@@ -75,8 +95,8 @@ void save_model_file(const std::string& path, const std::string& kind, const std
     const MultiomeKeys& m = keys.multiome;
     c.strings["setup.multiome"] = {m.rna_modality, m.atac_modality, m.atac_layer, m.modality_key};
   }
-  put_samples(c, samples);
-  c.history = history;
+  put_samples(c, f.samples);
+  c.history = f.history;
   io::write_checkpoint(path, c);
 }
 
@@ -147,7 +167,7 @@ ModelFile read_model_file(const std::string& path) {
       t.columns.push_back(std::move(col));
     }
   }
-  for (const auto& [k, w] : c.tensors) f.weights[k] = w.values;
+  f.weights = c.tensors;
   f.history = c.history;
   return f;
 }
@@ -161,10 +181,11 @@ void load_weights(const ModelFile& f, ParamStore& ps) {
     const ParamEntry& e = ps.entry(int(id));
     auto it = f.weights.find(e.name);
     CUVI_CHECK(it != f.weights.end(), f.path + ": model file lacks parameter '" + e.name + "'");
-    CUVI_CHECK(int64_t(it->second.size()) == e.shape.numel(),
-               f.path + ": parameter '" + e.name + "' holds " + std::to_string(it->second.size()) + " values, the model needs " +
+    const std::vector<float>& v = it->second.values;
+    CUVI_CHECK(int64_t(v.size()) == e.shape.numel(),
+               f.path + ": parameter '" + e.name + "' holds " + std::to_string(v.size()) + " values, the model needs " +
                    std::to_string(e.shape.numel()));
-    ps.set(int(id), it->second);
+    ps.set(int(id), v);
   }
 }
 

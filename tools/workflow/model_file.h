@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/params.h"
+#include "io/checkpoint.h"
 #include "tools/workflow/sample_info.h"
 #include "tools/workflow/setup.h"
 
@@ -24,8 +25,15 @@ struct ModelFile {
   SampleTable samples;                        // MRVI: samples, cells per sample, sample covariates
   std::map<std::string, std::vector<double>> history;
   std::map<std::string, std::string> info;    // training facts: device, seed, epochs, seconds, ...
-  std::map<std::string, std::vector<float>> weights;  // by parameter name
+  std::map<std::string, io::CheckpointTensor> weights;  // by parameter name: shape and values
 };
+
+// The file form of a model in memory (its current weights and buffers from `params`).
+ModelFile model_file_of(const std::string& kind, const std::map<std::string, std::string>& config,
+                        const ParamStore& params, const DataRegistry& registry, const SampleTable& samples,
+                        const std::map<std::string, std::vector<double>>& history,
+                        const std::map<std::string, std::string>& info);
+void save_model_file(const std::string& path, const ModelFile& f);
 
 void save_model_file(const std::string& path, const std::string& kind, const std::map<std::string, std::string>& config,
                      const ParamStore& params, const DataRegistry& registry, const SampleTable& samples,

@@ -361,7 +361,7 @@ PreparedData prepare_multiome(const std::string& path, const SetupKeys& keys, co
     io::check_same_genes(model->genes, md.genes, path);
     io::check_same_genes(model->regions, md.regions, path + " (regions)");
   }
-  PreparedData p = register_data(std::move(md.data), k, model);
+  PreparedData p = register_dataset(std::move(md.data), k, model);
   p.registry.genes = md.genes;
   p.registry.regions = md.regions;
   return p;

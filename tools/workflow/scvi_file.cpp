@@ -3,10 +3,26 @@
 
 namespace cuvi::workflow {
 
-void save_scvi(const std::string& path, const models::ScviModel& model, const DataRegistry& reg,
+ScviFile scvi_file_of(const models::ScviModel& model, const DataRegistry& registry,
+                      const std::map<std::string, std::vector<double>>& history,
+                      const std::map<std::string, std::string>& info) {
+  return scvi_from(model_file_of(kScviKind, model.config().to_map(), model.params(), registry, SampleTable{}, history, info));
+}
+
+void save_scvi(const std::string& path, const models::ScviModel& model, const DataRegistry& registry,
                const std::map<std::string, std::vector<double>>& history,
                const std::map<std::string, std::string>& info) {
-  save_model_file(path, kScviKind, model.config().to_map(), model.params(), reg, SampleTable{}, history, info);
+  save_model_file(path, kScviKind, model.config().to_map(), model.params(), registry, SampleTable{}, history, info);
+}
+
+void save_scvi(const std::string& path, const ScviFile& f) {
+  ModelFile m = f.file;  // the configuration, registry, history and facts as the caller holds them now
+  m.kind = kScviKind;
+  m.config = f.config.to_map();
+  m.registry = f.registry;
+  m.history = f.history;
+  m.info = f.info;
+  save_model_file(path, m);
 }
 
 ScviFile scvi_from(ModelFile m) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "io/checkpoint.h"
 #include "models/scvi/scvi_model.h"
 #include "tools/workflow/model_file.h"
 
@@ -15,9 +16,14 @@ struct ScviFile {
   DataRegistry registry;
   std::map<std::string, std::vector<double>> history;
   std::map<std::string, std::string> info;  // training facts: device, seed, epochs, seconds, cuvi version
-  ModelFile file;
+  ModelFile file;  // weights (by parameter name), the kind and the path it was read from
 };
 
+// A model's file form: its configuration and current weights with the registry, history and facts.
+ScviFile scvi_file_of(const models::ScviModel& model, const DataRegistry& registry,
+                      const std::map<std::string, std::vector<double>>& history,
+                      const std::map<std::string, std::string>& info);
+void save_scvi(const std::string& path, const ScviFile& f);
 void save_scvi(const std::string& path, const models::ScviModel& model, const DataRegistry& registry,
                const std::map<std::string, std::vector<double>>& history,
                const std::map<std::string, std::string>& info);

@@ -20,5 +20,8 @@ struct ScviInference {
 ScviInference open_scvi_inference(const std::string& model_path, const std::string& data_path, Backend& backend,
                                   uint64_t seed, int64_t batch_size, const LoaderOptions& loader = {},
                                   bool strict_counts = false);
+// The same for a model and data already in memory (data registered with the model's registry).
+ScviInference open_scvi_inference(ScviFile file, PreparedData data, Backend& backend, uint64_t seed,
+                                  int64_t batch_size, const LoaderOptions& loader = {});
 
 }  // namespace cuvi::workflow

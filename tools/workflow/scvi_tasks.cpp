@@ -15,8 +15,8 @@ constexpr uint32_t kNormalizeSteps = 0xA0000000u;
 ScviSession::ScviSession(Backend& backend, models::ScviModel& model, PreparedData& data, int64_t batch_size,
                          const LoaderOptions& loader)
     : InferenceSession(backend, model, data, batch_size, loader,
-                       8 * size_t(std::min<int64_t>(batch_size, data.data.counts.n_rows)) *
-                           size_t(data.data.counts.n_cols) * sizeof(float)),
+                       8 * size_t(std::min<int64_t>(batch_size, data.counts().n_rows)) *
+                           size_t(data.counts().n_cols) * sizeof(float)),
       m_model(model) {}
 
 std::vector<float> ScviSession::latent(bool give_mean, uint64_t seed, int64_t mc_samples) {

@@ -33,9 +33,8 @@ InferenceSession::InferenceSession(Backend& backend, TrainableModel& model, Prep
                                    const LoaderOptions& loader, size_t extra_bytes)
     : m_backend(backend), m_batch_size(batch_size) {
   CUVI_CHECK(batch_size >= 1, "--batch-size must be positive");
-  const io::CsrMatrix& m = data.data.counts;
-  CsrView view{m.indptr.data(), m.indices.data(), m.data.data(), m.n_rows, m.n_cols};
-  m_data = std::make_unique<DeviceDataset>(backend, view, data.cells, loader);
+  const CsrView m = data.counts();
+  m_data = std::make_unique<DeviceDataset>(backend, m, data.cells, loader);
   m_all_rows.resize(m.n_rows);
   for (int64_t i = 0; i < m.n_rows; ++i) m_all_rows[i] = int32_t(i);
   const int64_t b = std::min<int64_t>(batch_size, m.n_rows);

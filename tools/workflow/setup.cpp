@@ -78,17 +78,18 @@ PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const 
   lo.feature_type = keys.feature_type;
   io::Dataset d = io::load_dataset(path, lo);
   if (model) io::check_same_genes(model->genes, d.var.index, path);
-  PreparedData p = register_data(std::move(d), keys, model);
-  p.registry.genes = p.data.var.index;
-  return p;
+  return register_dataset(std::move(d), keys, model);
 }
 
-PreparedData register_data(io::Dataset data, const SetupKeys& keys, const DataRegistry* model) {
+PreparedData register_dataset(io::Dataset data, const SetupKeys& keys, const DataRegistry* model,
+                              const CsrView* borrowed) {
   PreparedData p;
   p.data = std::move(data);
+  if (borrowed) p.borrowed = *borrowed;
   const io::Dataset& d = p.data;
   const std::string& path = d.path;
-  const int64_t R = d.counts.n_rows;
+  const CsrView counts = p.counts();
+  const int64_t R = counts.n_rows;
   CUVI_CHECK(R > 0, path + ": the count matrix has no cells");
   p.registry.keys = keys;
   p.registry.genes = d.var.index;
@@ -142,7 +143,7 @@ PreparedData register_data(io::Dataset data, const SetupKeys& keys, const DataRe
   }
   p.totals.assign(R, 0.0);
   for (int64_t i = 0; i < R; ++i)
-    for (int64_t k = d.counts.indptr[i]; k < d.counts.indptr[i + 1]; ++k) p.totals[i] += d.counts.data[k];
+    for (int64_t k = counts.indptr[i]; k < counts.indptr[i + 1]; ++k) p.totals[i] += counts.data[k];
   return p;
 }
 

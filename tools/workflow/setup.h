@@ -44,12 +44,16 @@ struct DataRegistry {
 };
 
 struct PreparedData {
-  io::Dataset data;
+  io::Dataset data;             // data.counts stays empty when the counts are borrowed
+  CsrView borrowed;             // counts lent by the caller (an AnnData in memory), else unset
   DataRegistry registry;
   CellTable cells;              // codes are raw categories here; see encode_codes
   std::vector<int32_t> sample;  // (R) sample codes (sample_key registered), else empty
   std::vector<int32_t> cat_covs;  // (R, n_cat_keys) raw category codes
   std::vector<double> totals;   // per-cell count totals
+
+  // The registered count matrix: the borrowed one, or data.counts.
+  CsrView counts() const { return borrowed.indptr ? borrowed : CsrView(data.counts); }
 };
 
 // Loads the file and registers its columns. With `model` (inference), categories and genes must be
@@ -57,9 +61,11 @@ struct PreparedData {
 // counts load with a warning in data.warnings (scvi-tools warns and trains); strict_counts refuses them.
 PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const DataRegistry* model = nullptr,
                           bool strict_counts = false);
-// The registration part of prepare_data for a data set already in memory (its features checked by the
-// caller): batch, labels, samples and covariates from its obs.
-PreparedData register_data(io::Dataset d, const SetupKeys& keys, const DataRegistry* model = nullptr);
+// The registration of prepare_data for a dataset already in memory (data.path names it in messages): batch, labels,
+// samples and covariates from its obs, features checked by the caller. With
+// `borrowed`, the counts are that matrix (validated by the caller, kept alive by it) instead of data.counts.
+PreparedData register_dataset(io::Dataset data, const SetupKeys& keys, const DataRegistry* model = nullptr,
+                              const CsrView* borrowed = nullptr);
 
 // Category labels (pandas order: the categorical's own, else sorted values) and per-cell codes of an obs
 // column; a missing value is an error naming the file, the column and the cell.

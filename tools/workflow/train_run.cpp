@@ -5,9 +5,7 @@ namespace cuvi::workflow {
 
 TrainResult train_on_data(TrainableModel& model, const PreparedData& data, Backend& backend, const TrainConfig& config,
                           const LoaderOptions& loader) {
-  const io::CsrMatrix& m = data.data.counts;
-  DeviceDataset dataset(backend, CsrView{m.indptr.data(), m.indices.data(), m.data.data(), m.n_rows, m.n_cols},
-                        data.cells, loader);
+  DeviceDataset dataset(backend, data.counts(), data.cells, loader);
   Trainer trainer(backend, model, dataset, config);
   return trainer.fit();
 }

@@ -1,0 +1,39 @@
+// Shared declarations of the _cuvi extension: the registration function of each bound part, the
+// registered in-memory AnnData (MemoryData) and the numpy hand-over helper used by all of them.
+#pragma once
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tools/python/src/memory_counts.h"
+#include "tools/workflow/setup.h"
+
+namespace cuvi::python {
+
+namespace nb = nanobind;
+
+// An AnnData registered in memory: the workflow's PreparedData whose counts may be borrowed from the
+// caller's arrays, which `arrays` keeps alive for as long as the data are used.
+struct MemoryData {
+  workflow::PreparedData prepared;
+  std::vector<InArray> arrays;  // borrowed data and indices
+  std::vector<int64_t> indptr;        // their indptr as int64 (moving the vector keeps its buffer)
+};
+
+// A numpy array that owns `v` (moved, not copied) with the given shape.
+template <class T>
+nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& v, std::vector<size_t> shape) {
+  auto* owned = new std::vector<T>(std::move(v));
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return nb::ndarray<nb::numpy, T>(owned->data(), shape.size(), shape.data(), owner);
+}
+
+void bind_build(nb::module_& m);     // build.cpp: build_info, cuda_available
+void bind_data(nb::module_& m);      // memory_data.cpp: SetupKeys, DataRegistry, Data, prepare_anndata
+void bind_model(nb::module_& m);     // model.cpp: Model (train, read, save, history)
+void bind_analysis(nb::module_& m);  // analysis.cpp: latent, normalized expression, DE, fit, sampling, loadings
+
+}  // namespace cuvi::python

@@ -44,7 +44,7 @@ void check_options(const DeOptions& opt) {
 }
 
 // The model-based columns of one comparison (vanilla or change mode).
-void add_scale_stats(ResultTable& t, const PairedScales& p, const DeOptions& opt, const io::CsrMatrix& counts,
+void add_scale_stats(ResultTable& t, const PairedScales& p, const DeOptions& opt, const CsrView& counts,
                      ColumnRange cols, const Side& s1, const Side& s2, DeComparison* info) {
   const int64_t F = p.G;
   std::vector<double> scale1, scale2;

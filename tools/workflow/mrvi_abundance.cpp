@@ -8,7 +8,7 @@
 #include <set>
 
 #include "kernels/cpu/gather.h"
-#include "tools/workflow/scvi_de_stats.h"
+#include "tools/workflow/de_stats.h"
 
 namespace cuvi::workflow {
 namespace {

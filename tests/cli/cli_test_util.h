@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/csv_lite.h"
+
 namespace cuvi::test {
 
 struct CliResult {
@@ -34,49 +36,6 @@ inline std::vector<std::string> lines_starting(const std::string& text, const st
   while (std::getline(in, line))
     if (line.rfind(prefix, 0) == 0) out.push_back(line);
   return out;
-}
-
-// A CSV file without quoted commas: header and rows of fields.
-struct Csv {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  int column(const std::string& name) const {
-    for (size_t i = 0; i < header.size(); ++i)
-      if (header[i] == name) return int(i);
-    return -1;
-  }
-};
-
-inline std::vector<std::string> split_csv_line(const std::string& line) {
-  std::vector<std::string> f;
-  std::string cur;
-  for (char c : line) {
-    if (c == ',') {
-      f.push_back(cur);
-      cur.clear();
-    } else if (c != '\r') {
-      cur += c;
-    }
-  }
-  f.push_back(cur);
-  return f;
-}
-
-inline Csv read_csv(const std::string& path) {
-  Csv csv;
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (!f) return csv;
-  std::string text;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  std::fclose(f);
-  std::istringstream in(text);
-  std::string line;
-  if (std::getline(in, line)) csv.header = split_csv_line(line);
-  while (std::getline(in, line))
-    if (!line.empty()) csv.rows.push_back(split_csv_line(line));
-  return csv;
 }
 
 }  // namespace cuvi::test

@@ -24,7 +24,7 @@ struct InferenceRun {
   workflow::MultiviInference inf;  // data, model and session (no model file: the fixture's weights)
 
   InferenceRun() {
-    root = io::Node::root(io::H5File::open_read(fixture_dir("multivi") + "/inference.h5"));
+    root = io::Node::root(io::H5File::open_read(fixture_dir("multivi_inference") + "/inference.h5"));
     workflow::SetupKeys keys;
     keys.batch_key = "batch";
     keys.multiome.enabled = true;

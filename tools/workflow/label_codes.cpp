@@ -24,8 +24,8 @@ std::vector<int32_t> compact_codes(const std::vector<int32_t>& codes, int32_t* n
   return out;
 }
 
-Grouping group_rows(const std::vector<int32_t>& codes, int32_t n_groups) {
-  Grouping g;
+RowGroups group_rows(const std::vector<int32_t>& codes, int32_t n_groups) {
+  RowGroups g;
   g.seg.assign(size_t(n_groups + 1), 0);
   for (int32_t c : codes) ++g.seg[size_t(c + 1)];
   for (int32_t c = 0; c < n_groups; ++c) g.seg[size_t(c + 1)] += g.seg[size_t(c)];

@@ -10,7 +10,7 @@
 namespace cuvi::workflow {
 
 double graph_connectivity_score(const NeighborGraph& g, const std::vector<int32_t>& labels, int32_t n_labels) {
-  const Grouping grouping = group_rows(labels, n_labels);
+  const RowGroups grouping = group_rows(labels, n_labels);
   std::vector<int64_t> local(size_t(g.n), -1);  // position of a cell within its label
   double total = 0;
   for (int32_t l = 0; l < n_labels; ++l) {

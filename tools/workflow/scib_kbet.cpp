@@ -168,7 +168,7 @@ std::vector<KbetLabel> kbet_per_label(Backend& backend, const io::CsrMatrix& con
                                       const std::vector<int32_t>& labels, const std::vector<std::string>& label_names,
                                       const KbetOptions& opts) {
   const int32_t n_labels = int32_t(label_names.size());
-  const Grouping groups = group_rows(labels, n_labels);
+  const RowGroups groups = group_rows(labels, n_labels);
   std::vector<int32_t> visit(static_cast<size_t>(n_labels));  // np.unique order: label names sorted
   for (int32_t l = 0; l < n_labels; ++l) visit[size_t(l)] = l;
   std::stable_sort(visit.begin(), visit.end(),

@@ -15,7 +15,7 @@ std::vector<double> silhouette_samples(Backend& backend, const float* x, int64_t
                                        const std::vector<int32_t>& codes, int32_t n_groups, PairDistance metric,
                                        BetweenClusters between) {
   CUVI_CHECK(int64_t(codes.size()) == n, "silhouette: one group code per cell is needed");
-  const Grouping g = group_rows(codes, n_groups);
+  const RowGroups g = group_rows(codes, n_groups);
   const std::vector<float> grouped = take_rows(x, d, g.order);
   const std::vector<double> sums = segment_distance_sums(backend, grouped.data(), n, d, g.seg, metric);
   std::vector<double> freq(static_cast<size_t>(n_groups));
@@ -75,7 +75,7 @@ double isolated_labels_score(const std::vector<double>& label_samples, const std
 double silhouette_batch_score(Backend& backend, const float* x, int64_t n, int64_t d, const std::vector<int32_t>& labels,
                               int32_t n_labels, const std::vector<int32_t>& batches, PairDistance metric,
                               BetweenClusters between) {
-  const Grouping g = group_rows(labels, n_labels);
+  const RowGroups g = group_rows(labels, n_labels);
   double total = 0;
   int n_used = 0;
   for (int32_t l = 0; l < n_labels; ++l) {

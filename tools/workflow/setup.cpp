@@ -76,9 +76,7 @@ PreparedData prepare_data(const std::string& path, const SetupKeys& keys, const 
   lo.modality = keys.modality;
   lo.genome = keys.genome;
   lo.feature_type = keys.feature_type;
-  io::Dataset d = io::load_dataset(path, lo);
-  if (model) io::check_same_genes(model->genes, d.var.index, path);
-  return register_dataset(std::move(d), keys, model);
+  return register_dataset(io::load_dataset(path, lo), keys, model);
 }
 
 PreparedData register_dataset(io::Dataset data, const SetupKeys& keys, const DataRegistry* model,
@@ -93,6 +91,8 @@ PreparedData register_dataset(io::Dataset data, const SetupKeys& keys, const Dat
   CUVI_CHECK(R > 0, path + ": the count matrix has no cells");
   p.registry.keys = keys;
   p.registry.genes = d.var.index;
+  // A multiome model's genes and regions are checked by prepare_multiome before (var holds both here).
+  if (model && model->regions.empty()) io::check_same_genes(model->genes, d.var.index, path);
 
   auto categorical = [&](const std::string& key, std::vector<std::string>* cats, std::vector<int32_t>* codes,
                          const std::vector<std::string>* model_cats) {

@@ -53,6 +53,9 @@ def test_sigint_while_the_engine_runs():
     adata = synthetic_counts(4000, 200)
     cuvi.model.SCVI.setup_anndata(adata)
     model = fresh(adata)
+    # A process started in the background by a non-interactive shell (as CI may run the suite) inherits
+    # SIGINT ignored, and Python then keeps it ignored: install Python's own Ctrl-C handler for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -60,6 +63,7 @@ def test_sigint_while_the_engine_runs():
             model.train(max_epochs=400)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     epochs = len(model.history["train_loss"]) if model.history else 0
     assert epochs < 400
     if epochs == 0:

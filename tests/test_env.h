@@ -78,15 +78,20 @@ inline int run_command(const std::string& cmd, std::string* out) {
 // const std::string var = ../shared/data, or skip (fail under CUVI_REQUIRE_DATA=1).
 #define CUVI_DATA_OR_SKIP(var)                              \
   const std::string var = ::cuvi::test::shared_data_dir(); \
-  if (var.empty()) CUVI_SKIP_UNLESS_REQUIRED("CUVI_REQUIRE_DATA", "../shared/data not found next to the source tree")
+  if (var.empty()) {                                        \
+    CUVI_SKIP_UNLESS_REQUIRED("CUVI_REQUIRE_DATA", "../shared/data not found next to the source tree"); \
+  }
 
 // const std::string var = ../shared/data/<rel>, or skip (fail under CUVI_REQUIRE_DATA=1).
 #define CUVI_DATA_FILE_OR_SKIP(var, rel)                           \
   const std::string var = ::cuvi::test::shared_data_file(rel);    \
-  if (var.empty()) CUVI_SKIP_UNLESS_REQUIRED("CUVI_REQUIRE_DATA", "../shared/data/" << rel << " is absent")
+  if (var.empty()) {                                               \
+    CUVI_SKIP_UNLESS_REQUIRED("CUVI_REQUIRE_DATA", "../shared/data/" << rel << " is absent"); \
+  }
 
 // const std::string var = a Python importing `modules`, or skip (fail under CUVI_REQUIRE_PYTHON=1).
 #define CUVI_PYTHON_OR_SKIP(var, modules)                       \
   const std::string var = ::cuvi::test::find_python(modules);  \
-  if (var.empty())                                              \
-  CUVI_SKIP_UNLESS_REQUIRED("CUVI_REQUIRE_PYTHON", "no python with " << modules << " ($CUVI_PYTHON, python3)")
+  if (var.empty()) {                                            \
+    CUVI_SKIP_UNLESS_REQUIRED("CUVI_REQUIRE_PYTHON", "no python with " << modules << " ($CUVI_PYTHON, python3)"); \
+  }

@@ -29,7 +29,9 @@ TEST(PairwiseKnnCuda, MatchesBruteForceAndCpu) {
       int64_t differ = 0;
       for (size_t e = 0; e < got.indices.size(); ++e) differ += got.indices[e] != ref.indices[e];
       EXPECT_LE(differ, int64_t(got.indices.size()) / 100) << "k " << k << ": CPU and CUDA lists disagree widely";
-      if (k > 1) EXPECT_EQ(got.indices[0], 100);  // row 0's duplicates, by index
+      if (k > 1) {
+        EXPECT_EQ(got.indices[0], 100);  // row 0's duplicates, by index
+      }
     }
   }
 }

@@ -94,7 +94,9 @@ struct MrviFixture {
       ps.set(id, values);
     }
     for (const ParamEntry& e : ps.entries())
-      if (e.name != "n_obs_per_sample") ASSERT_TRUE(w.count(e.name)) << "fixture lacks " << e.name;
+      if (e.name != "n_obs_per_sample") {
+        ASSERT_TRUE(w.count(e.name)) << "fixture lacks " << e.name;
+      }
     model->set_n_obs_per_sample(n_obs);
   }
   MiniBatch minibatch() {

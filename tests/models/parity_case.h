@@ -33,6 +33,16 @@ inline std::vector<FixtureCase> fixture_cases(const std::string& sub) {
   return v;
 }
 
+// Every parameter of `ps` from the fixture group `group` (one dataset per parameter name).
+inline void load_param_group(const io::Node& root, const std::string& group, ParamStore& ps) {
+  for (size_t id = 0; id < ps.entries().size(); ++id) {
+    const std::string& name = ps.entry(int(id)).name;
+    const auto node = root.open_if(group + "/" + name);
+    ASSERT_TRUE(node.has_value()) << "fixture lacks " << group << "/" << name;
+    ps.set(int(id), read_array(*node).v);
+  }
+}
+
 // A CPU tape tensor's values.
 inline std::vector<float> host_values(const Tape& t, TensorId id) {
   const Tensor& v = t.value(id);

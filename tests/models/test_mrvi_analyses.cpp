@@ -125,8 +125,12 @@ TEST(MrviAnalyses, SampledAndNormalizedDistancesWithFiveHundredSamples) {
             const float b = groups[0].values[size_t(gi * per + m * S * S + j * S + i)];
             ASSERT_TRUE(std::isfinite(a));
             ASSERT_EQ(a, b);
-            if (i == j && !normalize) ASSERT_EQ(a, 0.f);
-            if (i == j && normalize) ASSERT_LT(a, 0.f) << "the normalised diagonal is -mu/sigma";
+            if (i == j && !normalize) {
+              ASSERT_EQ(a, 0.f);
+            }
+            if (i == j && normalize) {
+              ASSERT_LT(a, 0.f) << "the normalised diagonal is -mu/sigma";
+            }
           }
     std::remove(nc_path.c_str());
   }

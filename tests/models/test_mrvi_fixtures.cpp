@@ -179,7 +179,9 @@ TEST_P(MrviParity, OptimizerStepsMatchScviTools) {
     EXPECT_NEAR(norm, norms.v[k], 1e-3 * norms.v[k]) << "global gradient norm of step " << k;
     clipped = clipped || norm > clip;
   }
-  if (clip < 1) EXPECT_TRUE(clipped) << "the clipped variant must exercise clipping";
+  if (clip < 1) {
+    EXPECT_TRUE(clipped) << "the clipped variant must exercise clipping";
+  }
   if (!var.has("steps/final")) return;
   const auto final = read_table(var.open("steps/final"));
   const auto initial = read_table(fx->root.open("weights"));

@@ -93,15 +93,7 @@ struct FixtureRun {
     s.lr = attr_double(root.open("config"), "vae_lr");
     backend->write_scalars(s);
   }
-  void load_weights(const std::string& group) {
-    ParamStore& ps = model->params();
-    for (size_t id = 0; id < ps.entries().size(); ++id) {
-      const std::string& name = ps.entry(int(id)).name;
-      const auto node = root.open_if(group + "/" + name);
-      ASSERT_TRUE(node.has_value()) << "fixture lacks " << group << "/" << name;
-      ps.set(int(id), read_array(*node).v);
-    }
-  }
+  void load_weights(const std::string& group) { load_param_group(root, group, model->params()); }
   MiniBatch minibatch() {
     MiniBatch mb;
     mb.n = N;

@@ -104,7 +104,9 @@ TEST(ScviDeEdges, AutoDeltaIsEstimatedPerComparison) {
   std::map<std::string, double> per_comparison;
   for (int64_t i = 0; i < t.n_rows(); ++i) {
     auto [it, fresh] = per_comparison.emplace(comparison[size_t(i)], delta[size_t(i)]);
-    if (!fresh) EXPECT_EQ(it->second, delta[size_t(i)]) << "delta varies within " << it->first;
+    if (!fresh) {
+      EXPECT_EQ(it->second, delta[size_t(i)]) << "delta varies within " << it->first;
+    }
   }
   ASSERT_EQ(per_comparison.size(), 2u);
   for (const auto& [name, d] : per_comparison) {

@@ -23,8 +23,9 @@ TEST(ScibCuda, BenchmarkMatchesCpu) {
     // Same neighbours and partitions (k-means: same seeding, same assignments); silhouettes from float32
     // distance sums of a few hundred terms, on either backend within 1e-4 of each other.
     EXPECT_NEAR(g.values[0][m], c.values[0][m], 1e-4) << g.metrics[m];
-    if (g.metrics[m].rfind("KMeans", 0) != 0)  // k-means' reference draws differ (seed-range tests)
+    if (g.metrics[m].rfind("KMeans", 0) != 0) {  // k-means' reference draws differ (seed-range tests)
       EXPECT_NEAR(g.values[0][m], ds.reference("exact", "X_center", g.metrics[m]), 1e-3) << g.metrics[m];
+    }
   }
 }
 

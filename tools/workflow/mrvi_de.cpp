@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "tools/workflow/chi2.h"
 #include "tools/workflow/mrvi_counterfactual.h"
 #include "tools/workflow/mrvi_de_math.h"
 

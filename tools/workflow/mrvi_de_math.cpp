@@ -1,5 +1,5 @@
-// Jacobi eigendecomposition, PSD square root and pseudo-inverse, chi-squared survival function
-// (series / Lentz continued fraction of the incomplete gamma), Benjamini-Hochberg step-up.
+// Jacobi eigendecomposition, PSD square root and pseudo-inverse, Benjamini-Hochberg step-up (the
+// chi-squared survival function of the p-values: chi2.h).
 #include "tools/workflow/mrvi_de_math.h"
 
 #include <algorithm>
@@ -82,39 +82,6 @@ std::vector<double> symmetric_pinv(const std::vector<double>& a, int64_t n) {
   for (double l : lam) mx = std::max(mx, std::fabs(l));
   const double cut = double(n) * double(std::numeric_limits<float>::epsilon()) * mx;
   return spectral(a, n, [](double l, double c) { return std::fabs(l) > c ? 1.0 / l : 0.0; }, cut);
-}
-
-double chi2_sf(double x, double df) {
-  if (std::isnan(x) || std::isnan(df)) return NAN;
-  if (x <= 0) return 1.0;
-  if (std::isinf(x)) return 0.0;
-  const double s = df / 2, z = x / 2;
-  const double log_pre = s * std::log(z) - z - std::lgamma(s);
-  if (z < s + 1) {  // lower series P(s, z), then Q = 1 - P
-    double term = 1.0 / s, sum = term;
-    for (int k = 1; k < 10000; ++k) {
-      term *= z / (s + k);
-      sum += term;
-      if (term < sum * 1e-17) break;
-    }
-    return std::max(0.0, 1.0 - std::exp(log_pre) * sum);
-  }
-  // Q(s, z) by the continued fraction (modified Lentz).
-  const double tiny = 1e-300;
-  double b = z + 1 - s, c = 1 / tiny, d = 1 / b, h = d;
-  for (int i = 1; i < 10000; ++i) {
-    const double an = -i * (i - s);
-    b += 2;
-    d = an * d + b;
-    if (std::fabs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (std::fabs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const double delta = d * c;
-    h *= delta;
-    if (std::fabs(delta - 1) < 1e-16) break;
-  }
-  return std::exp(log_pre) * h;
 }
 
 std::vector<double> benjamini_hochberg(const std::vector<double>& p) {

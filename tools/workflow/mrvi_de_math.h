@@ -15,8 +15,6 @@ std::vector<double> psd_sqrtm(const std::vector<double>& a, int64_t n);
 // Moore-Penrose pseudo-inverse of a symmetric matrix; eigenvalues below rtol * max |lambda| count as 0
 // (torch.linalg.pinv's default rtol: n * float32 epsilon).
 std::vector<double> symmetric_pinv(const std::vector<double>& a, int64_t n);
-// P(X > x) for X ~ chi^2(df): the regularised upper incomplete gamma Q(df / 2, x / 2).
-double chi2_sf(double x, double df);
 // Benjamini-Hochberg adjusted p-values (scipy.stats.false_discovery_control(method="bh")).
 std::vector<double> benjamini_hochberg(const std::vector<double>& p);
 

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "engine/error.h"
+#include "tools/workflow/chi2.h"
 #include "tools/workflow/igraph_util.h"
 #include "tools/workflow/label_codes.h"
 #include "tools/workflow/sym_eigen.h"
@@ -17,36 +18,6 @@ namespace {
 constexpr int64_t kDenseEigenMax = 2000;  // subgraphs up to this size: every eigenpair by LAPACK
 constexpr int64_t kMaxK0 = 70, kMinK0 = 10, kMinCells = 10;
 constexpr double kEvalEps = 1e-8;  // scib-metrics' _EPS added to the float32 eigenvalues
-
-// Regularized lower incomplete gamma P(a, x): series below a + 1, Lentz's continued fraction above.
-double gamma_p(double a, double x) {
-  if (x <= 0) return 0;
-  const double log_front = a * std::log(x) - x - std::lgamma(a);
-  if (x < a + 1) {
-    double term = 1 / a, sum = term;
-    for (int i = 1; i < 10000; ++i) {
-      term *= x / (a + i);
-      sum += term;
-      if (std::fabs(term) < std::fabs(sum) * 1e-16) break;
-    }
-    return sum * std::exp(log_front);
-  }
-  const double tiny = 1e-300;
-  double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
-  for (int i = 1; i < 10000; ++i) {
-    const double an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (std::fabs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (std::fabs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const double delta = d * c;
-    h *= delta;
-    if (std::fabs(delta - 1) < 1e-16) break;
-  }
-  return 1 - std::exp(log_front) * h;
-}
 
 std::vector<int64_t> component_of(const io::CsrMatrix& m, int64_t* n_comp) {
   std::vector<int64_t> from, to;
@@ -73,8 +44,6 @@ double kbet_on(Backend& backend, const io::CsrMatrix& conn, const std::vector<in
 
 }  // namespace
 
-double chi2_cdf(double dof, double x) { return gamma_p(dof / 2, x / 2); }
-
 double kbet_acceptance(const NeighborGraph& g, const std::vector<int32_t>& batches, int32_t n_batches, double alpha) {
   CUVI_CHECK(n_batches >= 2, "kBET requires at least two batches");
   std::vector<double> freq(size_t(n_batches), 0.0);
@@ -90,7 +59,7 @@ double kbet_acceptance(const NeighborGraph& g, const std::vector<int32_t>& batch
       const double expected = freq[size_t(b)] * double(g.k);
       stat += (double(counts[size_t(b)]) - expected) * (double(counts[size_t(b)]) - expected) / expected;
     }
-    accepted += 1 - chi2_cdf(double(n_batches - 1), stat) >= alpha;
+    accepted += chi2_sf(stat, double(n_batches - 1)) >= alpha;
   }
   return double(accepted) / double(g.n);
 }

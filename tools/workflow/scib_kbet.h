@@ -37,9 +37,6 @@ std::vector<KbetLabel> kbet_per_label(Backend& backend, const io::CsrMatrix& con
                                       const std::vector<std::string>& label_names, const KbetOptions& opts = {});
 double kbet_score(const std::vector<KbetLabel>& per_label);
 
-// P(X <= x) for a chi-square with dof degrees of freedom (regularized lower incomplete gamma P(dof/2, x/2)).
-double chi2_cdf(double dof, double x);
-
 // The rows and columns `keep` of a square CSR (keep ascending; column indices stay sorted).
 io::CsrMatrix csr_submatrix(const io::CsrMatrix& m, const std::vector<int64_t>& keep);
 

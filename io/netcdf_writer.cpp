@@ -33,6 +33,7 @@ hid_t file_type(NcType t) {
     case NcType::F64: return H5T_IEEE_F64LE;
     case NcType::I64: return H5T_STD_I64LE;
     case NcType::Bool: return H5T_STD_I8LE;
+    case NcType::String: break;  // a variable-length type, made per variable (vlen_utf8)
   }
   return H5T_IEEE_F32LE;
 }
@@ -42,6 +43,16 @@ H5Handle vlen_utf8() {
   H5Tset_size(t.get(), H5T_VARIABLE);
   H5Tset_cset(t.get(), H5T_CSET_UTF8);
   return t;
+}
+
+// Bytes per element in memory, for chunk sizing (a string: its pointer).
+size_t element_bytes(NcType t) {
+  switch (t) {
+    case NcType::F32: return 4;
+    case NcType::Bool: return 1;
+    case NcType::String: return sizeof(char*);
+    default: return 8;
+  }
 }
 
 // Scalar fixed-length string attribute (netCDF NC_CHAR), replacing one of the same name.
@@ -185,7 +196,7 @@ void NetcdfWriter::variable(const std::string& name, const std::vector<std::stri
   H5Handle p = dcpl();
   // Chunks of whole rows along the first dimension, about kChunkBytes each (at least one row); a row
   // larger than that is split along the second dimension.
-  const size_t elem = type == NcType::F32 ? 4 : (type == NcType::Bool ? 1 : 8);
+  const size_t elem = element_bytes(type);
   std::vector<hsize_t> chunk(v->shape.size());
   for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = std::max<hsize_t>(1, v->shape[i]);
   const size_t row_bytes = size_t(std::max<int64_t>(1, v->row_elems)) * elem;
@@ -193,9 +204,12 @@ void NetcdfWriter::variable(const std::string& name, const std::vector<std::stri
   if (row_bytes > kChunkBytes && chunk.size() > 1)
     chunk[1] = std::max<hsize_t>(1, hsize_t(double(chunk[1]) * double(kChunkBytes) / double(row_bytes)));
   ok(H5Pset_chunk(p.get(), int(chunk.size()), chunk.data()), m_path + ": variable " + name);
-  v->dset = H5Handle(ok_id(
-      H5Dcreate2(hid_t(m_file), name.c_str(), file_type(type), space.get(), H5P_DEFAULT, p.get(), H5P_DEFAULT),
-      m_path + ": variable " + name));
+  H5Handle string_type;
+  if (type == NcType::String) string_type = vlen_utf8();
+  const hid_t ftype = type == NcType::String ? string_type.get() : file_type(type);
+  v->dset = H5Handle(
+      ok_id(H5Dcreate2(hid_t(m_file), name.c_str(), ftype, space.get(), H5P_DEFAULT, p.get(), H5P_DEFAULT),
+            m_path + ": variable " + name));
   for (size_t i = 0; i < dims.size(); ++i)
     ok(H5DSattach_scale(v->dset.get(), m_dims.at(dims[i])->scale.get(), unsigned(i)),
        m_path + ": attaching dimension " + dims[i] + " to " + name);
@@ -241,6 +255,17 @@ void NetcdfWriter::write(const std::string& name, const int64_t* d) {
   Var& v = var(name);
   CUVI_CHECK(v.type == NcType::I64, m_path + ": '" + name + "' is not an integer variable");
   write_block(v, 0, int64_t(v.shape[0]), d, H5T_NATIVE_INT64);
+}
+void NetcdfWriter::write(const std::string& name, const std::vector<std::string>& d) {
+  Var& v = var(name);
+  CUVI_CHECK(v.type == NcType::String, m_path + ": '" + name + "' is not a string variable");
+  const int64_t numel = int64_t(v.shape[0]) * v.row_elems;
+  CUVI_CHECK(int64_t(d.size()) == numel, m_path + ": '" + name + "' holds " + std::to_string(numel) + " strings, got " +
+                                             std::to_string(d.size()));
+  std::vector<const char*> ptrs;
+  for (const auto& s : d) ptrs.push_back(s.c_str());
+  H5Handle type = vlen_utf8();
+  write_block(v, 0, int64_t(v.shape[0]), ptrs.data(), int64_t(type.get()));
 }
 void NetcdfWriter::write(const std::string& name, const float* d) { write_rows(name, 0, int64_t(var(name).shape[0]), d); }
 void NetcdfWriter::write(const std::string& name, const double* d) { write_rows(name, 0, int64_t(var(name).shape[0]), d); }

@@ -1,8 +1,9 @@
 // netCDF-4 files through the HDF5 C API, the on-disk form of xarray Datasets (DESIGN.md decision 11):
 // dimensions as HDF5 dimension scales (with or without a coordinate variable), variables attached to
-// them, string coordinates as variable-length UTF-8, booleans as int8 tagged dtype="bool" (xarray's
-// encoding). Variables can be written whole or streamed in blocks along their first dimension; the
-// file is written to a temporary name and renamed by commit(), so a failure leaves nothing behind.
+// them, string coordinates and string variables as variable-length UTF-8 (netCDF's NC_STRING),
+// booleans as int8 tagged dtype="bool" (xarray's encoding). Variables can be written whole or streamed
+// in blocks along their first dimension; the file is written to a temporary name and renamed by
+// commit(), so a failure leaves nothing behind.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -12,7 +13,7 @@
 
 namespace cuvi::io {
 
-enum class NcType { F32, F64, I64, Bool };
+enum class NcType { F32, F64, I64, Bool, String };
 
 class NetcdfWriter {
  public:
@@ -36,6 +37,7 @@ class NetcdfWriter {
   void write(const std::string& name, const double* v);
   void write(const std::string& name, const uint8_t* v);  // Bool
   void write(const std::string& name, const int64_t* v);  // I64
+  void write(const std::string& name, const std::vector<std::string>& v);  // String: numel values
   // Rows [row0, row0 + n_rows) along the first dimension (n_rows * the product of the others values).
   void write_rows(const std::string& name, int64_t row0, int64_t n_rows, const float* v);
   void write_rows(const std::string& name, int64_t row0, int64_t n_rows, const double* v);

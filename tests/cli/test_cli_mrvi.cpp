@@ -1,8 +1,10 @@
 // The cuvi command line for MRVI end to end on a small simulated cohort: train mrvi, latent (u and z),
-// info (sample registry and covariates); bad input gives one error line, a non-zero exit and no output
-// file; the SCVI commands refuse MRVI-only options.
+// info (sample registry and covariates), the analyses' netCDF files as xarray reads them (the sample
+// trees of distances --cluster as scipy computes them); bad input gives one error line, a non-zero exit
+// and no output file; the SCVI commands refuse MRVI-only options.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -107,9 +109,25 @@ import sys, warnings
 warnings.filterwarnings("ignore")
 import numpy as np, xarray as xr
 d = xr.open_dataset(sys.argv[1])
-assert set(d.data_vars) == {"cell", "cell_type"}, list(d.data_vars)
+assert set(d.data_vars) == {"cell", "cell_type", "cell_type_linkage", "cell_type_order", "cell_type_newick"}, list(d.data_vars)
 assert d["cell"].dims == ("cell_name", "sample_x", "sample_y") and d["cell_type"].dims == ("cell_type_name", "sample_x", "sample_y")
 assert np.allclose(d["cell_type"].values, d["cell_type"].values.transpose(0, 2, 1))
+from scipy.cluster.hierarchy import linkage, leaves_list
+from scipy.spatial.distance import squareform
+L = d["cell_type_linkage"]
+assert L.dims == ("cell_type_name", "merge", "linkage_col") and L.dtype == np.float64, (L.dims, L.dtype)
+assert list(d["linkage_col"].values) == ["cluster_a", "cluster_b", "distance", "n_samples"]
+assert L.attrs["linkage_method"] == "average"
+assert d["cell_type_order"].dims == ("cell_type_name", "sample_order") and d["cell_type_newick"].dims == ("cell_type_name",)
+S = d.sizes["sample_x"]
+for g in d["cell_type_name"].values:
+    Z = linkage(squareform(d["cell_type"].sel(cell_type_name=g).values), "average")
+    got = L.sel(cell_type_name=g).values
+    assert got.shape == (S - 1, 4) and np.allclose(got, Z, rtol=1e-6, atol=1e-7), (g, got, Z)
+    order = d["cell_type_order"].sel(cell_type_name=g).values
+    assert sorted(order.tolist()) == list(range(S)) and order.tolist() == leaves_list(Z).tolist(), (g, order)
+    tree = str(d["cell_type_newick"].sel(cell_type_name=g).values.item())
+    assert tree.endswith(";") and all(tree.count(str(s)) == 1 for s in d["sample_x"].values), (g, tree)
 a = xr.open_dataset(sys.argv[2])
 assert {"log_probs", "condition_log_probs", "condition_log_enrichs"} <= set(a.data_vars), list(a.data_vars)
 o = xr.open_dataset(sys.argv[3])
@@ -123,7 +141,8 @@ print("OK", dict(e.sizes))
 
 TEST_F(CliMrvi, AnalysesWriteNetcdfThatXarrayReads) {
   const std::string base = "--model " + f("m.cuvi") + " --data " + f("sim.h5ad") + " --device cpu --quiet ";
-  const CliResult d = run_cuvi("distances " + base + "--groupby cell_type --keep-cell --out " + f("dist.nc"));
+  const CliResult d =
+      run_cuvi("distances " + base + "--groupby cell_type --keep-cell --cluster --out " + f("dist.nc"));
   ASSERT_EQ(d.status, 0) << d.output;
   const CliResult a = run_cuvi("da " + base + "--sample-cov-keys condition --compute-log-enrichment --out " + f("da.nc"));
   ASSERT_EQ(a.status, 0) << a.output;
@@ -135,9 +154,9 @@ TEST_F(CliMrvi, AnalysesWriteNetcdfThatXarrayReads) {
   const CliResult linf = run_cuvi("distances " + base + "--groupby batch --norm linf --sampled --mc-samples 2 --out " +
                                   f("linf.nc"));
   EXPECT_EQ(linf.status, 0) << linf.output;
-  const std::string py = ::cuvi::test::find_python("xarray, netCDF4");
+  const std::string py = ::cuvi::test::find_python("xarray, netCDF4, scipy");
   if (py.empty()) {
-    CUVI_SKIP_UNLESS_REQUIRED("CUVI_REQUIRE_PYTHON", "no python with xarray, netCDF4 ($CUVI_PYTHON, python3)");
+    CUVI_SKIP_UNLESS_REQUIRED("CUVI_REQUIRE_PYTHON", "no python with xarray, netCDF4, scipy ($CUVI_PYTHON, python3)");
   }
   std::ofstream(f("check.py")) << kXarrayCheck;
   std::string out;
@@ -165,7 +184,24 @@ TEST_F(CliMrvi, AnalysisErrorsAreOneLineAndLeaveNoFile) {
   const CliResult scvi_model = run_cuvi("distances --model " + f("m.cuvi") + ".missing --data " + f("sim.h5ad") +
                                         " --groupby batch --out " + f("e5.nc"));
   EXPECT_EQ(scvi_model.status, 1);
-  for (const char* n : {"e1.nc", "e2.nc", "e3.nc", "e4.nc", "e5.nc"}) EXPECT_FALSE(std::filesystem::exists(f(n))) << n;
+  // --cluster: the groupby matrices are what it clusters; the linkage methods are named.
+  const CliResult no_groupby = run_cuvi("distances " + base + "--keep-cell --cluster --out " + f("e6.nc"));
+  EXPECT_EQ(no_groupby.status, 1);
+  EXPECT_NE(no_groupby.output.find("--cluster clusters the samples of the --groupby matrices: give --groupby KEY"),
+            std::string::npos)
+      << no_groupby.output;
+  const CliResult method =
+      run_cuvi("distances " + base + "--groupby batch --cluster --linkage single --out " + f("e7.nc"));
+  EXPECT_EQ(method.status, 1);
+  EXPECT_NE(method.output.find("--linkage 'single' is not one of: average, complete, ward"), std::string::npos)
+      << method.output;
+  const CliResult draws = run_cuvi("distances " + base + "--groupby batch --cluster --sampled --out " + f("e8.nc"));
+  EXPECT_EQ(draws.status, 1);
+  EXPECT_NE(draws.output.find("drop --sampled and --normalize"), std::string::npos) << draws.output;
+  for (const CliResult* r : {&no_groupby, &method, &draws})
+    EXPECT_EQ(std::count(r->output.begin(), r->output.end(), '\n'), 1) << "one line:\n" << r->output;
+  for (const char* n : {"e1.nc", "e2.nc", "e3.nc", "e4.nc", "e5.nc", "e6.nc", "e7.nc", "e8.nc"})
+    EXPECT_FALSE(std::filesystem::exists(f(n))) << n;
   for (const auto& e : std::filesystem::directory_iterator(dir))
     EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << "temporary file left: " << e.path();
 }

@@ -1,6 +1,6 @@
 // netCDF-4 writer (io/netcdf_writer): the HDF5 layout netCDF readers rely on (dimension scales with
 // _Netcdf4Dimid, attached variables), streamed rows, refusal of bad writes without leaving a file, and
-// xarray.open_dataset reading back the names, dimensions, coordinates, values and booleans.
+// xarray.open_dataset reading back the names, dimensions, coordinates, values, booleans and strings.
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -16,7 +16,8 @@ namespace cuvi::test {
 namespace {
 
 // A small Dataset shaped like MRVI's local sample distances: dims cell_name (5, strings), sample_x /
-// sample_y (3, strings), a dim without coordinate (latent_dim 2), an integer coordinate (mc_sample 4).
+// sample_y (3, strings), a dim without coordinate (latent_dim 2), an integer coordinate (mc_sample 4), a
+// string variable (one Newick tree per sample).
 void write_example(const std::string& path) {
   io::NetcdfWriter w(path);
   w.coordinate("cell_name", std::vector<std::string>{"AAAC-1", "AAAG-1", "cellé", "c3", "c4"});
@@ -29,6 +30,7 @@ void write_example(const std::string& path) {
   w.variable("rep", {"cell_name", "latent_dim"}, io::NcType::F64);
   w.variable("is_admissible", {"cell_name", "sample_x"}, io::NcType::Bool);
   w.variable("draws", {"mc_sample"}, io::NcType::F32);
+  w.variable("tree", {"sample_x"}, io::NcType::String);
   std::vector<float> cell(45);
   for (int i = 0; i < 45; ++i) cell[size_t(i)] = float(i) * 0.5f;
   w.write_rows("cell", 0, 2, cell.data());  // streamed: rows 0-1, then 2-4
@@ -40,6 +42,7 @@ void write_example(const std::string& path) {
   w.write("is_admissible", adm.data());
   const std::vector<float> draws = {0.25f, -1, 2, 8};
   w.write("draws", draws.data());
+  w.write("tree", std::vector<std::string>{"(a:1,b:1);", "", "('donor é':0.5,c:0.5);"});
   w.attribute("", "source", "cuvi test");
   w.commit();
 }
@@ -84,6 +87,15 @@ TEST(IoNetcdf, BadWritesFailAndLeaveNoFile) {
   try {
     io::NetcdfWriter w(path);
     w.dimension("cell_name", 3);
+    w.variable("s", {"cell_name"}, io::NcType::String);
+    w.write("s", std::vector<std::string>{"a", "b"});
+    FAIL() << "too few strings must be an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("holds 3 strings, got 2"), std::string::npos) << e.what();
+  }
+  try {
+    io::NetcdfWriter w(path);
+    w.dimension("cell_name", 3);
     w.variable("x", {"cell_name"}, io::NcType::F32);
     const float v[4] = {1, 2, 3, 4};
     w.write_rows("x", 2, 2, v);
@@ -99,7 +111,7 @@ import sys, warnings
 warnings.filterwarnings("ignore")
 import numpy as np, xarray as xr
 ds = xr.open_dataset(sys.argv[1])
-assert set(ds.data_vars) == {"cell", "rep", "is_admissible", "draws"}, list(ds.data_vars)
+assert set(ds.data_vars) == {"cell", "rep", "is_admissible", "draws", "tree"}, list(ds.data_vars)
 assert ds["cell"].dims == ("cell_name", "sample_x", "sample_y")
 assert ds["rep"].dims == ("cell_name", "latent_dim")
 assert list(ds.cell_name.values) == ["AAAC-1", "AAAG-1", "cellé", "c3", "c4"]
@@ -112,6 +124,8 @@ assert float(ds["cell"].sel(cell_name="cellé", sample_x="donor_1", sample_y="do
 assert ds["is_admissible"].dtype == bool, ds["is_admissible"].dtype
 assert ds["is_admissible"].values.sum() == 5
 assert ds.attrs["source"] == "cuvi test"
+assert ds["tree"].dims == ("sample_x",)
+assert list(ds["tree"].values) == ["(a:1,b:1);", "", "('donor é':0.5,c:0.5);"], ds["tree"].values
 import netCDF4
 nc = netCDF4.Dataset(sys.argv[1])
 assert list(nc.dimensions) == ["cell_name", "sample_x", "sample_y", "latent_dim", "mc_sample"], list(nc.dimensions)

@@ -16,6 +16,7 @@ the emulator's diagnostics point into the original .cu file. What is rewritten:
 KernelInfo also says whether the kernel can reach a barrier or warp collective (a call-graph scan of
 this file); barrier-free kernels run thread after thread without fibers.
 """
+import os
 import re
 import sys
 
@@ -158,9 +159,10 @@ def find_functions(masked):
     return funcs
 
 
-def sync_functions(masked, funcs):
-    """Names of functions (and function-like macros) that can reach a barrier or warp collective."""
-    sync = set(SYNC_PRIMITIVES)
+def sync_functions(masked, funcs, known=()):
+    """Names of functions (and function-like macros) that can reach a barrier or warp collective; `known`:
+    such functions defined elsewhere (included headers)."""
+    sync = set(SYNC_PRIMITIVES) | set(known)
     for m in re.finditer(r"^[ \t]*#[ \t]*define[ \t]+(\w+)((?:.*\\\n)*.*)$", masked, re.M):
         if any(p in m.group(2) for p in SYNC_PRIMITIVES):
             sync.add(m.group(1))
@@ -179,7 +181,22 @@ def sync_functions(masked, funcs):
     return sync
 
 
-def transform(src, display):
+def header_sync_functions(src, root):
+    """Barrier-reaching functions defined in the project headers (#include "....cuh") that src includes: a
+    kernel calling one of them reaches a barrier too."""
+    sync = set()
+    if not root:
+        return sync
+    for m in re.finditer(r'^[ \t]*#[ \t]*include[ \t]+"([^"]+\.cuh)"', src, re.M):
+        path = os.path.join(root, m.group(1))
+        if os.path.exists(path):
+            with open(path) as f:
+                masked = mask_source(f.read())
+            sync |= sync_functions(masked, find_functions(masked)) - set(SYNC_PRIMITIVES)
+    return sync
+
+
+def transform(src, display, root=None):
     masked = mask_source(src)
     edits = []  # (start, end, replacement)
 
@@ -201,7 +218,7 @@ def transform(src, display):
         edits.append((m.start(), close, blank(m.start(), close)))
 
     funcs = find_functions(masked)
-    sync = sync_functions(masked, funcs)
+    sync = sync_functions(masked, funcs, header_sync_functions(src, root))
     kernels = {name for name, is_kernel, _, _, _ in funcs if is_kernel}
     bodies = [(a, b) for _, _, a, b, _ in funcs]
     # Per kernel: bit i set when parameter i is a __restrict__ pointer (first mask) to const data (second).
@@ -311,7 +328,9 @@ def main(argv):
     with open(argv[1]) as f:
         src = f.read()
     try:
-        text = transform(src, argv[3])
+        # argv[1] is <root>/<argv[3]>: the project root, where the included headers are found.
+        root = argv[1][:-len(argv[3])] if argv[1].endswith(argv[3]) else None
+        text = transform(src, argv[3], root)
     except TransformError as e:
         sys.stderr.write("transform.py: %s\n" % e)
         return 1

@@ -138,12 +138,27 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   }
 }
 
-Checkpoint read_checkpoint(const std::string& path) {
+namespace {
+
+// The model file open for reading, checked to be one (fails naming the path otherwise).
+H5Handle open_model_file(const std::string& path) {
   h5_init();
   if (H5Fis_hdf5(path.c_str()) <= 0) fail(path + ": not a cuvi model file (not HDF5, or missing)");
   H5Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!f.valid()) fail(path + ": cannot open: " + h5_error_detail());
   if (H5Aexists(f.get(), "cuvi_kind") <= 0) fail(path + ": not a cuvi model file (no cuvi_kind attribute)");
+  return f;
+}
+
+}  // namespace
+
+std::string read_checkpoint_kind(const std::string& path) {
+  H5Handle f = open_model_file(path);
+  return read_string_attr(f.get(), "cuvi_kind");
+}
+
+Checkpoint read_checkpoint(const std::string& path) {
+  H5Handle f = open_model_file(path);
   Checkpoint c;
   c.kind = read_string_attr(f.get(), "cuvi_kind");
   c.version = std::stoll(read_string_attr(f.get(), "cuvi_version"));

@@ -26,5 +26,7 @@ struct Checkpoint {
 void write_checkpoint(const std::string& path, const Checkpoint& c);
 // Fails with a readable message when the file is not a cuvi model file or is damaged.
 Checkpoint read_checkpoint(const std::string& path);
+// The file's cuvi_kind alone (no weights read), with read_checkpoint's checks of the file.
+std::string read_checkpoint_kind(const std::string& path);
 
 }  // namespace cuvi::io

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "engine/error.h"
+#include "io/checkpoint.h"
 
 namespace cuvi::cli {
 
@@ -102,7 +103,7 @@ std::set<std::string> merge(std::initializer_list<std::set<std::string>> sets) {
 
 std::string model_kind_in(const Argv& argv) {
   for (size_t i = 0; i + 1 < argv.size(); ++i)
-    if (argv[i] == "--model") return workflow::read_model_file(argv[i + 1]).kind;
+    if (argv[i] == "--model") return io::read_checkpoint_kind(argv[i + 1]);  // the kind only, not the weights
   return "";
 }
 

@@ -43,8 +43,9 @@ int cmd_de(const Argv& argv) {
     return argv.empty() ? 2 : 0;
   }
   // MRVI models take the counterfactual form (cmd_de_mrvi.cpp), MULTIVI models cmd_da.cpp's.
-  if (model_kind_in(argv) == workflow::kMrviKind) return de_mrvi(argv);
-  if (model_kind_in(argv) == workflow::kMultiviKind) return de_multivi(argv);
+  const std::string kind = model_kind_in(argv);
+  if (kind == workflow::kMrviKind) return de_mrvi(argv);
+  if (kind == workflow::kMultiviKind) return de_multivi(argv);
   const Args a(argv, merge({kDeOptions, {"model", "data", "out", "h5ad-out", "uns-key", "batch-size", "seed", "device",
                                          "threads"}}),
                merge({kDeFlags, {"quiet", "strict-counts"}}), kDeLists);

@@ -101,7 +101,7 @@ void decoder_attribution(Backend& be, const DecoderWeights& d, const DecoderPoin
   const int64_t S = p.fs_table ? p.n_fs_rows : 0;
 
   // Weights on the backend.
-  std::vector<DeviceBuffer> w(size_t(L)), b(size_t(L));
+  std::vector<DeviceBuffer> w(static_cast<size_t>(L)), b(static_cast<size_t>(L));
   for (int64_t l = 0; l < L; ++l) {
     const auto& Ly = d.layers[size_t(l)];
     w[size_t(l)] = DeviceBuffer(be, size_t(Ly.n_out * Ly.n_in) * 4);

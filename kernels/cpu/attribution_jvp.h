@@ -79,8 +79,8 @@ void decoder_attribution_jvp(const FcDecoderView<T>& d, const DecoderPoint<T>& p
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t n = 0; n < p.n_cells; ++n) {
     // Forward, keeping each layer's normalised activations.
-    std::vector<std::vector<double>> us(size_t(L));
-    std::vector<double> rstds(size_t(L));
+    std::vector<std::vector<double>> us(static_cast<size_t>(L));
+    std::vector<double> rstds(static_cast<size_t>(L));
     std::vector<double> x(size_t(K + d.n_cont)), a;
     for (int64_t k = 0; k < K; ++k) x[size_t(k)] = double(p.z[n * K + k]);
     for (int64_t c = 0; c < d.n_cont; ++c) x[size_t(K + c)] = double(p.cont[n * d.n_cont + c]);
@@ -91,7 +91,7 @@ void decoder_attribution_jvp(const FcDecoderView<T>& d, const DecoderPoint<T>& p
       for (size_t j = 0; j < a.size(); ++j) x[j] = us[size_t(l)][j] > 0 ? us[size_t(l)][j] : 0.0;
     }
     const int64_t H = int64_t(x.size());
-    std::vector<double> g(size_t(F));
+    std::vector<double> g(static_cast<size_t>(F));
     for (int64_t f = 0; f < F; ++f) {
       double o = d.out_bias ? double(d.out_bias[f]) : 0.0;
       for (int64_t j = 0; j < H; ++j) o += double(d.out_weight[f * H + j]) * x[size_t(j)];

@@ -35,5 +35,6 @@ int cmd_simulate_cohort(const Argv& args);  // cmd_simulate_cohort.cpp
 int cmd_neighbors(const Argv& args);  // cmd_neighbors.cpp
 int cmd_cluster(const Argv& args);    // cmd_cluster.cpp
 int cmd_benchmark(const Argv& args);  // cmd_benchmark.cpp
+int cmd_neighbourhood_correlation(const Argv& args);  // cmd_neighbourhood_correlation.cpp
 
 }  // namespace cuvi::cli

@@ -32,6 +32,8 @@ const Command kCommands[] = {
     {"neighbors", cuvi::cli::cmd_neighbors, "exact k-NN graph of an embedding in scanpy's layout (obsp, uns)"},
     {"cluster", cuvi::cli::cmd_cluster, "Leiden, k-means or hierarchical cluster labels written to obs"},
     {"benchmark", cuvi::cli::cmd_benchmark, "scib-metrics Benchmarker table for one or more embeddings (CSV)"},
+    {"neighbourhood-correlation", cuvi::cli::cmd_neighbourhood_correlation,
+     "regularizedvi's label-free marker correlation with k-NN neighbours per library/dataset mask (CSV)"},
     {"simulate", cuvi::cli::cmd_simulate, "write a synthetic data set with known cell types, batches and DE genes"},
     {"simulate-cohort", cuvi::cli::cmd_simulate_cohort, "a semi-synthetic multi-sample cohort with known truth from real data"},
     {"inspect", cuvi::cli::cmd_inspect, "describe an .h5ad/.h5/.h5mu file, or report why it is unreadable"},

@@ -161,7 +161,7 @@ void decoder_attribution(Backend& be, const DecoderWeights& d, const DecoderPoin
       float* rl = fptr(rstd) + l * chunk;
       // a = h W[:, :Hp]^T (+ cov W[:, Hp:]^T); the h buffer is reused for this layer's output below.
       ops.gemm(false, true, nc, Ly.n_out, Hp, fptr(h), Hp, fptr(w[size_t(l)]), Ly.n_in, fptr(a), Ly.n_out, false);
-      if (d.cov_columns(size_t(l)))
+      if (d.cov_columns(static_cast<size_t>(l)))
         ops.gemm(false, true, nc, Ly.n_out, Q, fptr(cov), Q, fptr(w[size_t(l)]) + Hp, Ly.n_in, fptr(a), Ly.n_out,
                  true);
       ops.ln_relu(fptr(a), Ly.bias ? fptr(b[size_t(l)]) : nullptr, ul, fptr(h), rl, d.ln_eps, nc, Ly.n_out);

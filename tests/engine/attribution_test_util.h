@@ -40,7 +40,7 @@ RandomDecoder<T> make_random_decoder(const RandomDecoderSpec& s, uint32_t seed) 
   int64_t prev = s.n_latent + s.n_cont;
   for (size_t l = 0; l < s.hidden.size(); ++l) {
     const int64_t nin = prev + ((l == 0 || s.inject) ? Q : 0), nout = s.hidden[l];
-    std::vector<T> w(size_t(nout * nin)), b(size_t(nout));
+    std::vector<T> w(size_t(nout * nin)), b(static_cast<size_t>(nout));
     for (auto& v : w) v = T(nd(rng) / std::sqrt(double(nin)));
     for (auto& v : b) v = T(0.3 * nd(rng));
     r.w.push_back(std::move(w));

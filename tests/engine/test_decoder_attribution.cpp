@@ -19,7 +19,7 @@ namespace {
 std::vector<double> finite_difference_attribution(const RandomDecoder<double>& r, double step) {
   const auto& s = r.spec;
   const int64_t K = s.n_latent, F = s.n_features;
-  std::vector<double> A(size_t(s.n_cells * K)), zp(size_t(K)), up(size_t(F)), dn(size_t(F));
+  std::vector<double> A(size_t(s.n_cells * K)), zp(static_cast<size_t>(K)), up(static_cast<size_t>(F)), dn(static_cast<size_t>(F));
   for (int64_t n = 0; n < s.n_cells; ++n)
     for (int64_t k = 0; k < K; ++k) {
       std::copy(&r.z[size_t(n * K)], &r.z[size_t(n * K + K)], zp.begin());

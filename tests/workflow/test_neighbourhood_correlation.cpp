@@ -82,7 +82,7 @@ TEST(NeighbourhoodCorrelation, MasksSplitTheGraph) {
   EXPECT_EQ(entries(masks[0]), (E{{0, 1}, {1, 0}, {2, 3}, {3, 2}}));
   EXPECT_EQ(entries(masks[1]), (E{{0, 3}, {1, 2}, {2, 1}, {3, 0}}));
   EXPECT_EQ(entries(masks[2]), (E{{1, 2}, {2, 1}}));  // other library, same dataset
-  EXPECT_EQ(entries(masks[3]), (E{{0, 3}, {2, 3}, {3, 2}, {3, 0}}));
+  EXPECT_EQ(entries(masks[3]), (E{{0, 3}, {2, 3}, {3, 0}, {3, 2}}));
   EXPECT_EQ(entries(masks[4]), (E{}));               // ring neighbours always differ in kit
   EXPECT_EQ(entries(masks[6]), entries(masks[5]));   // one key: cross_technical = between_kit
   EXPECT_EQ(masks[3].data[0], .25f);                 // weights kept

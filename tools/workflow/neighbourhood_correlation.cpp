@@ -317,8 +317,8 @@ void validate_covariate_hierarchy(const NeighbourhoodCovariates& c, const std::v
   for (const auto& [lib, ds] : datasets) {
     if (ds.size() < 2) continue;
     std::string names;
-    for (int32_t d : ds) names += (names.empty() ? "" : ", ") + dataset_names.at(size_t(d));
-    fail("covariate hierarchy violation: library '" + library_names.at(size_t(lib)) + "' of '" + c.library_key +
+    for (int32_t d : ds) names += (names.empty() ? "" : ", ") + dataset_names.at(static_cast<size_t>(d));
+    fail("covariate hierarchy violation: library '" + library_names.at(static_cast<size_t>(lib)) + "' of '" + c.library_key +
          "' spans several datasets of '" + c.dataset_key + "' (" + names + "); each library must map to one dataset");
   }
 }
@@ -504,7 +504,7 @@ std::vector<int32_t> top_variable_markers(const io::CsrMatrix& x, int64_t n) {
   std::partial_sort(order.begin(), order.begin() + long(k), order.end(), [&](int32_t a, int32_t b) {
     return var[size_t(a)] != var[size_t(b)] ? var[size_t(a)] > var[size_t(b)] : a < b;
   });
-  order.resize(size_t(k));
+  order.resize(static_cast<size_t>(k));
   std::sort(order.begin(), order.end());
   return order;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace cuvi::cpu {
 
@@ -85,16 +86,26 @@ void attribution_reduce(const T* o_raw,        // (N, F) h W_out^T, bias not yet
                         T* A,                  // (N, K)
                         int64_t N, int64_t F, int64_t K) {
   const int64_t NK = N * K;
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < NK; ++c) {
-    const int64_t n = c / K;
-    double acc = 0;
+  constexpr int64_t kBlockColumns = 512;  // accumulators of one block of cells, streamed over f
+  const int64_t cells = std::max<int64_t>(1, kBlockColumns / std::max<int64_t>(K, 1));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t n0 = 0; n0 < N; n0 += cells) {
+    const int64_t n1 = std::min(N, n0 + cells);
+    std::vector<double> acc(static_cast<size_t>((n1 - n0) * K), 0.0);
     for (int64_t f = 0; f < F; ++f) {
-      const double o = double(o_raw[n * F + f]) + (out_bias ? double(out_bias[f]) : 0.0);
-      const double g = softplus_slope(o) * (scaling ? double(scaling[n * F + f]) : 1.0);
-      acc += std::abs(g * double(P[f * NK + c]));
+      const T* Pf = P + f * NK;
+      for (int64_t n = n0; n < n1; ++n) {
+        const double o = double(o_raw[n * F + f]) + (out_bias ? double(out_bias[f]) : 0.0);
+        const double g = softplus_slope(o) * (scaling ? double(scaling[n * F + f]) : 1.0);
+        double* an = &acc[static_cast<size_t>((n - n0) * K)];
+        for (int64_t k = 0; k < K; ++k) an[k] += std::abs(g * double(Pf[n * K + k]));
+      }
     }
-    A[c] = static_cast<T>(std::exp(double(log_library[n])) * acc / double(F));
+    for (int64_t n = n0; n < n1; ++n) {
+      const double lib = std::exp(double(log_library[n]));
+      for (int64_t k = 0; k < K; ++k)
+        A[n * K + k] = static_cast<T>(lib * acc[static_cast<size_t>((n - n0) * K + k)] / double(F));
+    }
   }
 }
 

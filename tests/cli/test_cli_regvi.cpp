@@ -93,6 +93,38 @@ TEST_F(CliRegvi, NoBatchColumnTrainsWithOneGroupAndSaysSo) {
   EXPECT_NE(t.output.find("one group each"), std::string::npos) << t.output;
 }
 
+TEST_F(CliRegvi, MultimodalConcatenationOnSimulatedMultiome) {
+  ASSERT_EQ(run_cuvi("simulate --multiome --atac-peaks 60 --out " + f("mm.h5ad") +
+                     " --n-cells 300 --n-genes 50 --n-cell-types 3 --n-batches 2 --seed 4 --quiet").status, 0);
+  const CliResult t = run_cuvi("train regularized-multimodal --data " + f("mm.h5ad") +
+                               " --batch-key batch --n-hidden rna=24,atac=20 --n-latent rna=5,atac=4 --max-epochs 30"
+                               " --n-epochs-kl-warmup 10 --device cpu --threads 2 --out " + f("mm.cuvi"));
+  ASSERT_EQ(t.status, 0) << t.output;
+  EXPECT_NE(t.output.find("atac: 60 features"), std::string::npos) << t.output;  // alphabetical model order
+  ASSERT_EQ(run_cuvi("latent --model " + f("mm.cuvi") + " --data " + f("mm.h5ad") + " --out " + f("mlat.h5ad") +
+                     " --device cpu --quiet").status, 0);
+  const io::AnnDataFile lat = io::AnnDataFile::open(f("mlat.h5ad"));
+  int64_t d = 0, d_rna = 0, d_atac = 0;
+  const std::vector<float> z = lat.read_obsm("X_latent_joint", &d);
+  const std::vector<float> z_rna = lat.read_obsm("X_latent_rna", &d_rna);
+  lat.read_obsm("X_latent_atac", &d_atac);
+  ASSERT_EQ(d, 9);
+  EXPECT_EQ(d_rna, 5);
+  EXPECT_EQ(d_atac, 4);
+  for (int64_t r = 0; r < 300; ++r)  // z = [z_atac ; z_rna]
+    for (int64_t k = 0; k < 5; ++k) ASSERT_EQ(z[r * 9 + 4 + k], z_rna[r * 5 + k]);
+  EXPECT_GT(workflow::knn_accuracy(z, 300, d, codes(lat, "cell_type"), 15), 0.6);
+  const CliResult n = run_cuvi("normalize --model " + f("mm.cuvi") + " --data " + f("mm.h5ad") + " --modality atac" +
+                               " --out " + f("mnorm.h5ad") + " --device cpu --quiet");
+  ASSERT_EQ(n.status, 0) << n.output;
+  EXPECT_EQ(io::AnnDataFile::open(f("mnorm.h5ad")).n_vars(), 60);
+  const CliResult de = run_cuvi("de --model " + f("mm.cuvi") + " --data " + f("mm.h5ad") +
+                                " --groupby cell_type --device cpu --out " + f("mde.csv"));
+  EXPECT_EQ(de.status, 1);
+  EXPECT_NE(de.output.find("AmbientRegularizedSCVI"), std::string::npos) << de.output;
+  EXPECT_FALSE(std::filesystem::exists(f("mde.csv")));
+}
+
 TEST_F(CliRegvi, BadInputIsOneLineAndNonZero) {
   const CliResult a = run_cuvi("train regularized-scvi --data " + f("sim.h5ad") +
                                " --batch-key batch --dispersion-key batch --out " + f("x.cuvi"));

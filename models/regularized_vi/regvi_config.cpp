@@ -56,6 +56,7 @@ RegviConfig RegviConfig::single_modal(int64_t n_genes) {
 }
 
 int64_t RegviConfig::total_latent() const {
+  if (latent_mode == "weighted_mean" && !modalities.empty()) return modalities[0].n_latent;
   int64_t k = 0;
   for (const RegviModality& m : modalities) k += m.n_latent;
   return k;
@@ -72,8 +73,18 @@ void RegviConfig::validate() const {
   const std::string cls = multimodal ? "RegularizedMultimodalVI" : "AmbientRegularizedSCVI";
   CUVI_CHECK(!modalities.empty(), cls + ": no modality");
   CUVI_CHECK(multimodal || modalities.size() == 1, "AmbientRegularizedSCVI has exactly one count matrix");
-  CUVI_CHECK(latent_mode == "concatenation",
-             cls + ": latent_mode '" + latent_mode + "' is not supported by this version (concatenation only)");
+  CUVI_CHECK(one_of(latent_mode, {"concatenation", "weighted_mean", "single_encoder"}),
+             cls + ": latent_mode must be concatenation, weighted_mean or single_encoder, got '" + latent_mode + "'");
+  CUVI_CHECK(multimodal || latent_mode == "concatenation", "latent_mode applies to RegularizedMultimodalVI only");
+  CUVI_CHECK(one_of(modality_weights, {"equal", "universal", "cell"}),
+             "modality_weights must be equal, universal or cell, got '" + modality_weights + "'");
+  if (latent_mode == "weighted_mean")
+    for (const RegviModality& m : modalities)
+      CUVI_CHECK(m.n_latent == modalities[0].n_latent,
+                 "latent_mode weighted_mean needs the same n_latent for every modality");
+  CUVI_CHECK(!(latent_mode == "single_encoder" && modalities.size() > 1 && n_continuous_cov > 0),
+             "latent_mode single_encoder takes no continuous covariates with several modalities (regularizedvi sizes "
+             "its joint encoder for one copy of them but feeds one per modality)");
   CUVI_CHECK(!(multimodal && use_size_factor), "size_factor_key is single-modal only");
   for (const RegviModality& m : modalities) {
     const std::string who = m.name.empty() ? cls : "modality '" + m.name + "'";
@@ -163,6 +174,7 @@ std::map<std::string, std::string> RegviConfig::to_map() const {
     m[p + "centering_sensitivity"] = num(d.centering_sensitivity);
   }
   m["latent_mode"] = latent_mode;
+  m["modality_weights"] = modality_weights;
   m["n_cats_nn"] = join(n_cats_nn);
   m["n_cats_encoder"] = join(n_cats_encoder);
   m["n_cats_ambient"] = join(n_cats_ambient);
@@ -225,6 +237,7 @@ RegviConfig RegviConfig::from_map(const std::map<std::string, std::string>& m) {
     c.modalities.push_back(x);
   }
   c.latent_mode = get("latent_mode");
+  c.modality_weights = get("modality_weights");
   c.n_cats_nn = split_ints(get("n_cats_nn"));
   c.n_cats_encoder = split_ints(get("n_cats_encoder"));
   c.n_cats_ambient = split_ints(get("n_cats_ambient"));
@@ -259,7 +272,8 @@ RegviConfig RegviConfig::from_map(const std::map<std::string, std::string>& m) {
 
 std::string RegviConfig::describe() const {
   std::ostringstream o;
-  o << (multimodal ? "RegularizedMultimodalVI" : "AmbientRegularizedSCVI") << " (" << latent_mode << ")\n";
+  o << (multimodal ? "RegularizedMultimodalVI" : "AmbientRegularizedSCVI") << " (" << latent_mode
+    << (latent_mode == "weighted_mean" ? ", " + modality_weights + " weights" : std::string()) << ")\n";
   for (const RegviModality& m : modalities)
     o << "  " << (m.name.empty() ? "counts" : m.name) << ": " << m.n_features << " features, n_hidden " << m.n_hidden
       << ", n_latent " << m.n_latent << ", n_layers " << m.n_layers << ", dispersion " << m.dispersion

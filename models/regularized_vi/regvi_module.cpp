@@ -5,6 +5,7 @@
 //   loss       mean_n(sum_m mask (recon + kl_weight KL_z + KL_l)) + (global terms) / N.
 #include "models/regularized_vi/regvi_module.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace cuvi::models {
@@ -119,6 +120,33 @@ void RegviModule::declare(ParamStore& ps) {
       P.lib_log_sens = ps.add_buffer(P.names.lib_log_sens, Shape{1}, Init::constant(log_sens));
     }
   }
+  const int64_t M = int64_t(c.modalities.size());
+  if (c.latent_mode == "single_encoder") {
+    EncoderSpec j;
+    j.fc.n_in = c.total_features() + c.n_continuous_cov;
+    j.fc.n_hidden = 0;
+    j.fc.n_layers = 0;
+    for (const RegviModality& md : c.modalities) {  // widest and deepest of the modalities
+      j.fc.n_hidden = std::max(j.fc.n_hidden, md.n_hidden);
+      j.fc.n_layers = std::max(j.fc.n_layers, md.n_layers);
+    }
+    j.fc.n_out = j.fc.n_hidden;
+    j.fc.n_cov_columns = enc_cov;
+    j.fc.inject_covariates = c.deeply_inject_covariates;
+    j.fc.batch_norm = c.bn_encoder();
+    j.fc.layer_norm = c.ln_encoder();
+    j.fc.dropout = c.dropout_rate;
+    j.n_output = c.total_latent();
+    j.var_eps = c.var_eps;
+    m_joint.declare(ps, "joint_encoder", j);
+  }
+  if (c.latent_mode == "weighted_mean" && c.modality_weights == "universal")
+    m_mix_params = ps.add("modality_weight_params", Shape{M}, Init::zeros());
+  if (c.latent_mode == "weighted_mean" && c.modality_weights == "cell") {
+    const int64_t in = c.total_latent() * M;
+    m_mix_w = ps.add("modality_weight_net.weight", Shape{M, in}, Init::torch_linear(in));
+    m_mix_b = ps.add("modality_weight_net.bias", Shape{M}, Init::torch_linear(in));
+  }
 }
 
 double RegviModule::global_constant() const {
@@ -162,12 +190,22 @@ RegviOutputs RegviModule::forward(Graph& g, const RegviInputs& in, TensorId glob
     RegviModalityOut& mo = o.m[i];
     u[i] = g.apply("log1p", {in.x[i]});
     if (in.cont != kNoTensor && c.n_continuous_cov > 0) u[i] = g.apply("concat_cols", {u[i], in.cont});
+    if (c.multimodal) mo.mask = g.apply("is_positive", {g.apply("sum_rows", {in.x[i]})});
+    if (c.latent_mode == "single_encoder") continue;
     const Encoder::Out qz = P.z_encoder.forward(g, u[i], in.enc_codes);
     mo.qz_m = qz.mean;
     mo.qz_v = qz.var;
     mo.z = opt.z_from_mean ? qz.mean
                            : g.apply("normal_rsample", {qz.mean, qz.var, normal_noise(g, site(i, "qz"), qz.mean)});
-    if (c.multimodal) mo.mask = g.apply("is_positive", {g.apply("sum_rows", {in.x[i]})});
+  }
+  if (c.latent_mode == "single_encoder") {
+    // One encoder on [log1p(x_m) (|| cont)] over the modalities, output sum K (§7).
+    TensorId joint = u[0];
+    for (size_t i = 1; i < M; ++i) joint = g.apply("concat_cols", {joint, u[i]});
+    const Encoder::Out qz = m_joint.forward(g, joint, in.enc_codes);
+    o.qz_m = qz.mean;
+    o.qz_v = qz.var;
+    o.z = opt.z_from_mean ? qz.mean : g.apply("normal_rsample", {qz.mean, qz.var, normal_noise(g, "qz", qz.mean)});
   }
   for (size_t i = 0; i < M; ++i) {
     const ModalityParams& P = m_mod[i];
@@ -207,8 +245,27 @@ RegviOutputs RegviModule::forward(Graph& g, const RegviInputs& in, TensorId glob
   }
 
   // Generative: every decoder sees the full z [|| cont] and the nn-conditioning one-hots.
-  o.z = o.m[0].z;
-  for (size_t i = 1; i < M; ++i) o.z = g.apply("concat_cols", {o.z, o.m[i].z});
+  if (c.latent_mode == "concatenation") {
+    o.z = o.m[0].z;
+    for (size_t i = 1; i < M; ++i) o.z = g.apply("concat_cols", {o.z, o.m[i].z});
+  } else if (c.latent_mode == "weighted_mean") {
+    // z = sum_m w_m z_m, w = masked softmax over the modalities a cell has (equal: mask / count).
+    const int64_t n = g.tape.value(in.x[0]).dim(0);
+    TensorId mask = g.tape.reshape(o.m[0].mask, Shape{n, 1});
+    for (size_t i = 1; i < M; ++i) mask = g.apply("concat_cols", {mask, g.tape.reshape(o.m[i].mask, Shape{n, 1})});
+    TensorId logits = g.apply("scale", {mask}, scale_by(0.0));
+    if (m_mix_params >= 0) logits = g.apply("add", {logits, g.p(m_mix_params)});
+    if (m_mix_w >= 0) {
+      TensorId z_cat = o.m[0].z;
+      for (size_t i = 1; i < M; ++i) z_cat = g.apply("concat_cols", {z_cat, o.m[i].z});
+      logits = g.apply("linear", {z_cat, g.p(m_mix_w), g.p(m_mix_b), kNoTensor});
+    }
+    o.weights = g.apply("masked_softmax_rows", {logits, mask});
+    for (size_t i = 0; i < M; ++i) {
+      const TensorId part = g.apply("mul", {o.m[i].z, g.apply("slice_cols", {o.weights}, params_i({int64_t(i), 1}))});
+      o.z = o.z == kNoTensor ? part : g.apply("add", {o.z, part});
+    }
+  }
   TensorId d_in = o.z;
   if (in.cont != kNoTensor && c.n_continuous_cov > 0) d_in = g.apply("concat_cols", {o.z, in.cont});
   const TensorId nn_codes = fc_onehot_width(c.n_cats_nn) > 0 ? in.nn_codes : kNoTensor;
@@ -252,7 +309,7 @@ RegviOutputs RegviModule::forward(Graph& g, const RegviInputs& in, TensorId glob
     }
     if (!opt.compute_loss) continue;
     mo.log_lik = g.apply("gamma_poisson_log_prob", {in.x[i], mo.px_rate, mo.theta});
-    mo.kl_z = g.apply("kl_normal", {mo.qz_m, mo.qz_v, kNoTensor, kNoTensor});
+    if (mo.qz_m != kNoTensor) mo.kl_z = g.apply("kl_normal", {mo.qz_m, mo.qz_v, kNoTensor, kNoTensor});
     if (c.learned_library()) {
       const TensorId pm = g.apply("linear", {empty, g.p(P.lib_means), kNoTensor, in.lib_code});
       const TensorId pv = g.apply("linear", {empty, g.p(P.lib_vars), kNoTensor, in.lib_code});
@@ -267,13 +324,16 @@ RegviOutputs RegviModule::forward(Graph& g, const RegviInputs& in, TensorId glob
     auto masked = [&](TensorId t) { return mo.mask == kNoTensor ? t : g.apply("mul", {t, mo.mask}); };
     const TensorId rec = masked(g.apply("scale", {mo.log_lik}, scale_by(-1.0)));
     o.recon = o.recon == kNoTensor ? rec : g.apply("add", {o.recon, rec});
-    const TensorId kz = masked(mo.kl_z);
-    o.kl_z = o.kl_z == kNoTensor ? kz : g.apply("add", {o.kl_z, kz});
+    if (mo.kl_z != kNoTensor) {
+      const TensorId kz = masked(mo.kl_z);
+      o.kl_z = o.kl_z == kNoTensor ? kz : g.apply("add", {o.kl_z, kz});
+    }
     if (mo.kl_l != kNoTensor) {
       const TensorId kl = masked(mo.kl_l);
       o.kl_l = o.kl_l == kNoTensor ? kl : g.apply("add", {o.kl_l, kl});
     }
   }
+  if (c.latent_mode == "single_encoder") o.kl_z = g.apply("kl_normal", {o.qz_m, o.qz_v, kNoTensor, kNoTensor});
   OpParams warm = scale_by(1.0);
   warm.i[0] = 1;  // times the device kl_weight (warm-up on KL_z only)
   TensorId per_cell = g.apply("add", {o.recon, g.apply("scale", {o.kl_z}, warm)});

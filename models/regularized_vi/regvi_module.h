@@ -41,7 +41,9 @@ struct RegviModalityOut {
 
 struct RegviOutputs {
   std::vector<RegviModalityOut> m;
-  TensorId z = kNoTensor;          // (N, sum K) decoder input latent
+  TensorId z = kNoTensor;          // (N, sum K) decoder input latent ((N, K) for weighted_mean)
+  TensorId qz_m = kNoTensor, qz_v = kNoTensor;  // single_encoder: the joint posterior (N, sum K)
+  TensorId weights = kNoTensor;    // weighted_mean: (N, M) mixing weights
   TensorId recon = kNoTensor;      // (N) sum_m mask * -log p(x_m | ...)
   TensorId kl_z = kNoTensor;       // (N) sum_m mask * KL_z,m
   TensorId kl_l = kNoTensor;       // (N) sum_m mask * KL_l,m
@@ -79,10 +81,14 @@ class RegviModule {
   const std::vector<ModalityParams>& modality_params() const { return m_mod; }
   // Noise sites: "qz", "ql", "w", "px_r", "px_r_prior" (+ ".<modality>" in the multimodal model).
   std::string site(size_t m, const std::string& what) const;
+  const Encoder& joint_encoder() const { return m_joint; }
 
  private:
   RegviConfig m_config;
   std::vector<ModalityParams> m_mod;
+  Encoder m_joint;                       // single_encoder
+  int m_mix_params = -1;                 // weighted_mean universal: modality_weight_params (M)
+  int m_mix_w = -1, m_mix_b = -1;        // weighted_mean cell: modality_weight_net (M, M K), (M)
 };
 
 // softplus^-1(v) as regularizedvi computes it: v itself above 20.

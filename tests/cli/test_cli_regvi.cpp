@@ -123,6 +123,13 @@ TEST_F(CliRegvi, MultimodalConcatenationOnSimulatedMultiome) {
   EXPECT_EQ(de.status, 1);
   EXPECT_NE(de.output.find("AmbientRegularizedSCVI"), std::string::npos) << de.output;
   EXPECT_FALSE(std::filesystem::exists(f("mde.csv")));
+  // single_encoder with continuous covariates: regularizedvi's joint encoder breaks; refused in one line.
+  const CliResult se = run_cuvi("train regularized-multimodal --data " + f("mm.h5ad") +
+                                " --batch-key batch --continuous-covariate-keys age --latent-mode single_encoder"
+                                " --device cpu --quiet --out " + f("se.cuvi"));
+  EXPECT_EQ(se.status, 1);
+  EXPECT_NE(se.output.find("single_encoder takes no continuous covariates"), std::string::npos) << se.output;
+  EXPECT_FALSE(std::filesystem::exists(f("se.cuvi")));
 }
 
 TEST_F(CliRegvi, BadInputIsOneLineAndNonZero) {

@@ -42,7 +42,7 @@ int latent_regvi(const Argv& argv) {
   const std::string key = a.str("obsm-key", c.multimodal ? "X_latent_joint" : "X_scVI");
   io::H5adWriter w = workflow::open_result_file(o.inf.data, a.required("out"));
   w.add_obsm(key, z.data(), R, K);
-  if (c.multimodal) {  // per-modality slices, as compute_latent_umap(per_modality=True)
+  if (c.multimodal && c.latent_mode == "concatenation") {  // per-modality slices (compute_latent_umap(per_modality=True))
     int64_t at = 0;
     for (const models::RegviModality& m : c.modalities) {
       std::vector<float> part(size_t(R * m.n_latent));

@@ -34,7 +34,8 @@ const char* kHelpKeys =
 const char* kHelpModel =
     "model (regularizedvi's names and model-class defaults; multimodal sizes as NAME=V,NAME=V or one V):\n"
     "  --n-hidden 128 --n-latent 10 --n-layers 1 --dropout-rate 0.1 --library-n-hidden 16\n"
-    "  --dispersion gene-batch|gene (multimodal also region, region-batch)  --latent-mode concatenation\n"
+    "  --dispersion gene-batch|gene (multimodal also region, region-batch)\n"
+    "  --latent-mode concatenation|weighted_mean|single_encoder --modality-weights equal|universal|cell (multimodal)\n"
     "  --use-batch-norm none --use-layer-norm both --deeply-inject-covariates true\n"
     "  --use-additive-background true --use-feature-scaling true (regularized-scvi)\n"
     "  --additive-background-modalities rna --feature-scaling-modalities atac   (regularized-multimodal)\n"
@@ -56,7 +57,7 @@ const std::set<std::string> kKeyLists = {"ambient-covariate-keys", "nn-condition
                                          "continuous-covariate-keys", "nn-continuous-covariate-keys",
                                          "additive-background-modalities", "feature-scaling-modalities"};
 const std::set<std::string> kModelOptions = {
-    "n-hidden", "n-latent", "n-layers", "dropout-rate", "library-n-hidden", "dispersion", "latent-mode",
+    "n-hidden", "n-latent", "n-layers", "dropout-rate", "library-n-hidden", "dispersion", "latent-mode", "modality-weights",
     "use-batch-norm", "use-layer-norm", "deeply-inject-covariates", "use-additive-background", "use-feature-scaling",
     "library-log-vars-weight", "library-log-means-centering-sensitivity", "residual-library-encoder",
     "library-obs-w-prior-rate", "regularise-dispersion", "dispersion-hyper-prior-mean",
@@ -144,6 +145,7 @@ models::RegviConfig config_from(const Args& a, const std::vector<std::string>& n
   CUVI_CHECK(!(multimodal && (a.has("use-additive-background") || a.has("use-feature-scaling"))),
              "regularized-multimodal takes --additive-background-modalities / --feature-scaling-modalities");
   c.latent_mode = a.str("latent-mode", c.latent_mode);
+  c.modality_weights = a.str("modality-weights", c.modality_weights);
   c.dropout_rate = a.number("dropout-rate", c.dropout_rate);
   c.library_n_hidden = a.integer("library-n-hidden", c.library_n_hidden);
   c.use_batch_norm = a.str("use-batch-norm", c.use_batch_norm);

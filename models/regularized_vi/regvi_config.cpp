@@ -76,6 +76,12 @@ void RegviConfig::validate() const {
   CUVI_CHECK(one_of(latent_mode, {"concatenation", "weighted_mean", "single_encoder"}),
              cls + ": latent_mode must be concatenation, weighted_mean or single_encoder, got '" + latent_mode + "'");
   CUVI_CHECK(multimodal || latent_mode == "concatenation", "latent_mode applies to RegularizedMultimodalVI only");
+  for (const auto& [name, mult] : modality_lr_multiplier) {
+    bool known = false;
+    for (const RegviModality& m : modalities) known = known || (multimodal && m.name == name);
+    CUVI_CHECK(known, "modality_lr_multiplier names unknown modality '" + name + "'");
+    CUVI_CHECK(mult > 0, "modality_lr_multiplier of '" + name + "' must be > 0");
+  }
   CUVI_CHECK(one_of(modality_weights, {"equal", "universal", "cell"}),
              "modality_weights must be equal, universal or cell, got '" + modality_weights + "'");
   if (latent_mode == "weighted_mean")
@@ -175,6 +181,9 @@ std::map<std::string, std::string> RegviConfig::to_map() const {
   }
   m["latent_mode"] = latent_mode;
   m["modality_weights"] = modality_weights;
+  std::string lr;
+  for (const auto& [name, mult] : modality_lr_multiplier) lr += (lr.empty() ? "" : ",") + name + "=" + num(mult);
+  m["modality_lr_multiplier"] = lr;
   m["n_cats_nn"] = join(n_cats_nn);
   m["n_cats_encoder"] = join(n_cats_encoder);
   m["n_cats_ambient"] = join(n_cats_ambient);
@@ -238,6 +247,12 @@ RegviConfig RegviConfig::from_map(const std::map<std::string, std::string>& m) {
   }
   c.latent_mode = get("latent_mode");
   c.modality_weights = get("modality_weights");
+  {
+    std::stringstream ss(get("modality_lr_multiplier"));
+    std::string tok;
+    while (std::getline(ss, tok, ','))
+      if (!tok.empty()) c.modality_lr_multiplier[tok.substr(0, tok.find('='))] = std::stod(tok.substr(tok.find('=') + 1));
+  }
   c.n_cats_nn = split_ints(get("n_cats_nn"));
   c.n_cats_encoder = split_ints(get("n_cats_encoder"));
   c.n_cats_ambient = split_ints(get("n_cats_ambient"));

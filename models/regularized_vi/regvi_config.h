@@ -30,6 +30,9 @@ struct RegviConfig {
   std::vector<RegviModality> modalities;  // one for AmbientRegularizedSCVI; alphabetical for multimodal
   std::string latent_mode = "concatenation";  // concatenation | weighted_mean | single_encoder (multimodal)
   std::string modality_weights = "equal";     // weighted_mean: equal | universal | cell
+  // MultimodalTrainingPlan's modality_lr_multiplier: each listed modality's parameters (encoders, library
+  // encoders, decoders, px_r_mu/log_sigma, prior rate, background, scaling) train at lr * multiplier.
+  std::map<std::string, double> modality_lr_multiplier;
   // Category counts per key of each purpose (§2); a key with 1 category adds no FC one-hot column.
   std::vector<int64_t> n_cats_nn;         // nn_conditioning_covariate_keys: decoder one-hots
   std::vector<int64_t> n_cats_encoder;    // encoder_covariate_keys: z and library encoder one-hots

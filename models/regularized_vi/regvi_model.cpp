@@ -159,6 +159,37 @@ RegviOutputs RegviModel::forward(Graph& g, const RegviInputs& in, const RegviFor
   return m_module.forward(g, in, k, 1.0 / double(m_n_obs), opt);
 }
 
+std::vector<int> RegviModel::modality_parameters(size_t m) const {
+  const RegviNames& n = m_module.modality_params().at(m).names;
+  auto starts = [](const std::string& s, const std::string& p) { return s.rfind(p + ".", 0) == 0; };
+  std::vector<int> ids;
+  for (size_t id = 0; id < m_params.entries().size(); ++id) {
+    const ParamEntry& e = m_params.entry(int(id));
+    if (!e.trainable) continue;
+    const std::string& s = e.name;
+    if (starts(s, n.z_encoder) || starts(s, n.l_encoder) || starts(s, n.decoder) || s == n.px_r_mu ||
+        s == n.px_r_log_sigma || s == n.rate_raw || s == n.background || s == n.scaling)
+      ids.push_back(int(id));
+  }
+  return ids;
+}
+
+std::vector<ParamGroup> RegviModel::extra_optimizers() const {
+  std::vector<ParamGroup> groups;
+  const RegviConfig& c = config();
+  for (size_t m = 0; m < c.modalities.size(); ++m) {
+    auto it = c.modality_lr_multiplier.find(c.modalities[m].name);
+    if (it == c.modality_lr_multiplier.end() || it->second == 1.0) continue;  // same settings as the main group
+    ParamGroup g;
+    g.params = modality_parameters(m);
+    g.config = m_base_opt;
+    g.config.lr = m_base_opt.lr * it->second;
+    g.config.fixed_lr = true;
+    groups.push_back(g);
+  }
+  return groups;
+}
+
 StepTensors RegviModel::record(Tape& tape, const MiniBatch& mb, bool training) {
   Graph g{tape, m_params, training, nullptr};
   const RegviOutputs o = forward(g, inputs(tape, mb));

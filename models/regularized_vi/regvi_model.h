@@ -38,6 +38,11 @@ class RegviModel : public TrainableModel {
 
   StepTensors record(Tape& tape, const MiniBatch& batch, bool training) override;
   std::vector<std::string> metric_names() const override { return {"reconstruction_loss", "kl_local", ""}; }
+  // The run's Adam settings: modalities with an lr multiplier get a group of their own at lr * multiplier.
+  void set_base_optimizer(const AdamConfig& base) { m_base_opt = base; }
+  std::vector<ParamGroup> extra_optimizers() const override;
+  // Trainable parameters of modality m (regularizedvi's per-modality containers).
+  std::vector<int> modality_parameters(size_t m) const;
 
   // Tape inputs of a minibatch: counts split per modality, purpose codes gathered by the batch's rows.
   RegviInputs inputs(Tape& tape, const MiniBatch& batch) const;
@@ -60,6 +65,7 @@ class RegviModel : public TrainableModel {
   CodeTable m_nn, m_enc, m_amb, m_disp, m_lib, m_sf;
   std::vector<CodeTable> m_scaling;  // one (R, 1) table per scaling key
   DeviceBuffer m_const;              // (1) global_constant() / N
+  AdamConfig m_base_opt = AdamConfig::scvi();
 };
 
 // One-hot column offsets (linear's codes) of raw per-key codes: keys with <= 1 category are dropped

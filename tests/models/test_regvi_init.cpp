@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <cfloat>
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <random>
 
+#include "engine/optimizer_set.h"
 #include "models/regularized_vi/regvi_init.h"
 #include "models/regularized_vi/regvi_model.h"
 
@@ -273,6 +275,71 @@ TEST(RegviInit, DataDispersionInitReplacesTheHyperPriorMean) {
     for (int64_t k = 0; k < 7; ++k) EXPECT_NEAR(mu[g * 7 + k], log_theta[0][g], 0.5);  // N(log theta_g, 0.1^2)
   EXPECT_NEAR(std::log1p(std::exp(ps.get(ps.find("dispersion_prior_rate_raw"))[0])),
               1.0 / c.modalities[0].dispersion_hyper_prior_mean, 1e-4);
+}
+
+
+// modality_lr_multiplier (MultimodalTrainingPlan): one Adam step from the same gradients moves the listed
+// modality's parameters by lr * multiplier * g / (|g| + eps) and everything else by lr * g / (|g| + eps).
+TEST(RegviInit, ModalityLearningRateMultiplier) {
+  const Synthetic d;
+  RegviConfig c = distinct_config(d.G);
+  c.multimodal = true;
+  c.modalities[0].name = "atac";
+  c.modalities[0].n_features = 10;
+  models::RegviModality rna = c.modalities[0];
+  rna.name = "rna";
+  rna.n_features = d.G - 10;
+  c.modalities.push_back(rna);
+  c.modality_lr_multiplier["atac"] = 2.0;
+  auto be = make_cpu_backend(5, 1);
+  models::RegviModel m(c);
+  m.allocate(*be, 5);
+  m.set_cells(d.cells);
+  m.set_n_obs(1000);
+  const AdamConfig base = AdamConfig::scvi();
+  m.set_base_optimizer(base);
+  const std::vector<ParamGroup> groups = m.extra_optimizers();
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_DOUBLE_EQ(groups[0].config.lr, 2e-3);
+  ParamStore& ps = m.params();
+  std::vector<std::vector<float>> before;
+  for (size_t id = 0; id < ps.entries().size(); ++id) before.push_back(ps.get(int(id)));
+  OptimizerSet opt(*be, ps, base, groups);
+  Arena arena(*be, 16 << 20, "test");
+  Tape tape(*be, arena);
+  tape.begin_step();
+  std::vector<float> cont(size_t(d.N * 3), 0.5f);
+  std::vector<int32_t> rows(d.N);
+  std::iota(rows.begin(), rows.end(), 0);
+  MiniBatch mb;
+  mb.n = d.N;
+  mb.x = Tensor(const_cast<float*>(d.dense.data()), DType::F32, Device::CPU, Shape{d.N, d.G});
+  mb.cont = Tensor(cont.data(), DType::F32, Device::CPU, Shape{d.N, 3});
+  mb.rows = Tensor(rows.data(), DType::I32, Device::CPU, Shape{d.N});
+  models::Graph g{tape, ps, true, nullptr};
+  tape.backward(m.forward(g, m.inputs(tape, mb)).loss);
+  std::vector<std::vector<float>> grads(ps.entries().size());
+  for (int id : tape.params_with_grad()) {
+    const Tensor t = ps.grad(id);
+    grads[id].assign(t.ptr<float>(), t.ptr<float>() + t.numel());
+  }
+  opt.step(tape.params_with_grad());
+  const std::vector<int> atac = m.modality_parameters(0);
+  int checked_atac = 0, checked_rest = 0;
+  for (int id : tape.params_with_grad()) {
+    const bool in_atac = std::find(atac.begin(), atac.end(), id) != atac.end();
+    const double lr = in_atac ? 2e-3 : 1e-3;
+    const std::vector<float> after = ps.get(id);
+    for (size_t k = 0; k < after.size(); ++k) {
+      const double gk = double(grads[id][k]) + base.weight_decay * before[id][k];  // coupled L2
+      const double expect = double(before[id][k]) - lr * gk / (std::fabs(gk) + base.eps);
+      ASSERT_NEAR(after[k], expect, 1e-6 + 1e-5 * std::fabs(expect)) << ps.entry(id).name << "[" << k << "]";
+    }
+    (in_atac ? checked_atac : checked_rest)++;
+  }
+  EXPECT_GT(checked_atac, 10);
+  EXPECT_GT(checked_rest, 10);
+  EXPECT_EQ(ps.entry(atac.front()).name.rfind("encoders.atac.", 0), 0u);
 }
 
 }  // namespace

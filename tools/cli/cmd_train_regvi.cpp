@@ -2,6 +2,7 @@
 // RegularizedMultimodalVI (regularizedvi.md §1-8) with its purpose-based covariate keys and defaults,
 // trained through the shared trainer (scvi TrainingPlan defaults) and written as a model file.
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "engine/error.h"
@@ -36,6 +37,7 @@ const char* kHelpModel =
     "  --n-hidden 128 --n-latent 10 --n-layers 1 --dropout-rate 0.1 --library-n-hidden 16\n"
     "  --dispersion gene-batch|gene (multimodal also region, region-batch)\n"
     "  --latent-mode concatenation|weighted_mean|single_encoder --modality-weights equal|universal|cell (multimodal)\n"
+    "  --modality-lr-multiplier atac=2   per-modality learning rate (MultimodalTrainingPlan)\n"
     "  --use-batch-norm none --use-layer-norm both --deeply-inject-covariates true\n"
     "  --use-additive-background true --use-feature-scaling true (regularized-scvi)\n"
     "  --additive-background-modalities rna --feature-scaling-modalities atac   (regularized-multimodal)\n"
@@ -57,7 +59,7 @@ const std::set<std::string> kKeyLists = {"ambient-covariate-keys", "nn-condition
                                          "continuous-covariate-keys", "nn-continuous-covariate-keys",
                                          "additive-background-modalities", "feature-scaling-modalities"};
 const std::set<std::string> kModelOptions = {
-    "n-hidden", "n-latent", "n-layers", "dropout-rate", "library-n-hidden", "dispersion", "latent-mode", "modality-weights",
+    "n-hidden", "n-latent", "n-layers", "dropout-rate", "library-n-hidden", "dispersion", "latent-mode", "modality-weights", "modality-lr-multiplier",
     "use-batch-norm", "use-layer-norm", "deeply-inject-covariates", "use-additive-background", "use-feature-scaling",
     "library-log-vars-weight", "library-log-means-centering-sensitivity", "residual-library-encoder",
     "library-obs-w-prior-rate", "regularise-dispersion", "dispersion-hyper-prior-mean",
@@ -146,6 +148,20 @@ models::RegviConfig config_from(const Args& a, const std::vector<std::string>& n
              "regularized-multimodal takes --additive-background-modalities / --feature-scaling-modalities");
   c.latent_mode = a.str("latent-mode", c.latent_mode);
   c.modality_weights = a.str("modality-weights", c.modality_weights);
+  if (a.has("modality-lr-multiplier")) {
+    CUVI_CHECK(multimodal, "--modality-lr-multiplier: regularized-multimodal only");
+    std::stringstream ss(a.str("modality-lr-multiplier"));
+    std::string tok;
+    while (std::getline(ss, tok, ',')) {
+      const size_t eq = tok.find('=');
+      CUVI_CHECK(eq != std::string::npos, "--modality-lr-multiplier: expected NAME=VALUE pairs, got '" + tok + "'");
+      char* end = nullptr;
+      const std::string v = tok.substr(eq + 1);
+      const double x = std::strtod(v.c_str(), &end);
+      CUVI_CHECK(!v.empty() && end && *end == '\0', "--modality-lr-multiplier: '" + v + "' is not a number");
+      c.modality_lr_multiplier[tok.substr(0, eq)] = x;
+    }
+  }
   c.dropout_rate = a.number("dropout-rate", c.dropout_rate);
   c.library_n_hidden = a.integer("library-n-hidden", c.library_n_hidden);
   c.use_batch_norm = a.str("use-batch-norm", c.use_batch_norm);

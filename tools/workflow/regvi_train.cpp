@@ -215,6 +215,7 @@ int64_t training_set_size(int64_t n_cells, const TrainConfig& tc) {
 TrainResult train_regvi(models::RegviModel& model, const PreparedData& data, Backend& backend, const TrainConfig& tc,
                         const LoaderOptions& loader) {
   model.set_n_obs(std::max<int64_t>(1, training_set_size(data.counts().n_rows, tc)));
+  model.set_base_optimizer(tc.optimizer);
   CellTable cells = data.cells;  // the purpose codes live in the model; the loader gathers counts and cont
   cells.codes.clear();
   cells.n_codes = 0;

@@ -7,6 +7,7 @@
 #include "tools/cli/de_options.h"
 #include "tools/workflow/output.h"
 #include "tools/workflow/model_file.h"
+#include "tools/workflow/regvi_file.h"
 #include "tools/workflow/scvi_de.h"
 
 namespace cuvi::cli {
@@ -46,6 +47,7 @@ int cmd_de(const Argv& argv) {
   const std::string kind = model_kind_in(argv);
   if (kind == workflow::kMrviKind) return de_mrvi(argv);
   if (kind == workflow::kMultiviKind) return de_multivi(argv);
+  if (kind == workflow::kRegviKind) return de_regvi(argv);
   const Args a(argv, merge({kDeOptions, {"model", "data", "out", "h5ad-out", "uns-key", "batch-size", "seed", "device",
                                          "threads"}}),
                merge({kDeFlags, {"quiet", "strict-counts"}}), kDeLists);

@@ -6,6 +6,7 @@
 
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
+#include "tools/workflow/regvi_file.h"
 #include "tools/workflow/mrvi_file.h"
 #include "tools/workflow/multivi_file.h"
 #include "tools/workflow/scvi_file.h"
@@ -65,8 +66,10 @@ int cmd_info(const Argv& argv) {
                                                             a.flag("strict-counts"));
     samples = workflow::sample_table(d, a.list("sample-cov-keys"));
   }
+  const bool regvi = f.kind == workflow::kRegviKind;
   const std::string described = mrvi      ? workflow::mrvi_from(f).config.describe()
                                 : multivi ? workflow::multivi_from(f).config.describe()
+                                : regvi   ? workflow::regvi_from(f).config.describe()
                                           : workflow::scvi_from(f).config.describe();
   std::printf("%s\n%s\n", path.c_str(), described.c_str());
   const auto& r = f.registry;
@@ -88,6 +91,9 @@ int cmd_info(const Argv& argv) {
                 r.keys.multiome.atac_modality.c_str(),
                 r.keys.multiome.atac_layer.empty() ? "X" : r.keys.multiome.atac_layer.c_str(),
                 r.keys.multiome.modality_key.c_str());
+  if (regvi)
+    for (const auto& [k, v] : f.config)
+      if (k.rfind("setup.", 0) == 0) std::printf("  %s: %s\n", k.substr(6).c_str(), v.empty() ? "-" : v.c_str());
   if (mrvi) print_samples(samples, a.has("data") ? a.str("data") : std::string("the training data"));
   std::printf("training:\n");
   for (const auto& [k, v] : f.info) std::printf("  %s: %s\n", k.c_str(), v.c_str());

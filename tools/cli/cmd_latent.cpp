@@ -7,6 +7,7 @@
 #include "tools/cli/commands.h"
 #include "tools/workflow/mrvi_session.h"
 #include "tools/workflow/output.h"
+#include "tools/workflow/regvi_file.h"
 #include "tools/workflow/scvi_inference.h"
 
 namespace cuvi::cli {
@@ -54,11 +55,14 @@ int cmd_latent(const Argv& argv) {
         "  --obsm-key-u X_mrvi_u --obsm-key-z X_mrvi_z\n"
         "MULTIVI models: a new .h5ad over the cells (genes + regions, obs['modality'])\n"
         "  --obsm-key X_multivi     --modality joint|expression|accessibility (default joint)\n"
-        "  --rna-data FILE --atac-data FILE   RNA-only / ATAC-only cells added to --data\n",
+        "  --rna-data FILE --atac-data FILE   RNA-only / ATAC-only cells added to --data\n"
+        "RegularizedVI models: obsm['X_scVI'] (AmbientRegularizedSCVI) or obsm['X_latent_joint'] and\n"
+        "  obsm['X_latent_<modality>'] (RegularizedMultimodalVI); --obsm-key KEY\n",
         argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
   if (model_kind_in(argv) == workflow::kMultiviKind) return latent_multivi(argv);
+  if (model_kind_in(argv) == workflow::kRegviKind) return latent_regvi(argv);
   const Args a(argv, {"model", "data", "out", "obsm-key", "obsm-key-u", "obsm-key-z", "give-mean", "n-samples",
                       "mc-samples", "batch-size", "seed", "device", "threads"},
                {"quiet", "strict-counts"});

@@ -6,6 +6,7 @@
 #include "tools/cli/cli_util.h"
 #include "tools/cli/commands.h"
 #include "tools/workflow/output.h"
+#include "tools/workflow/regvi_file.h"
 #include "tools/workflow/mrvi_session.h"
 #include "tools/workflow/scvi_inference.h"
 
@@ -24,11 +25,15 @@ int cmd_normalize(const Argv& argv) {
         "  --strict-counts      refuse non-integer counts (default: use them with a warning)\n"
         "MULTIVI models: px_scale at the posterior mean (imputed for ATAC-only cells) as layer\n"
         "  'multivi_normalized' of a new .h5ad over the genes; --transform-batch B... --genes G...\n"
-        "  --use-z-mean true --indices FILE (only these 0-based rows) --rna-data FILE --atac-data FILE\n",
+        "  --use-z-mean true --indices FILE (only these 0-based rows) --rna-data FILE --atac-data FILE\n"
+        "RegularizedVI models: rho * --library-size (softplus decoder output, without ambient background,\n"
+        "  feature scaling or library) or the NB mean for 'latent', as a new .h5ad (X and layer\n"
+        "  'regularizedvi_normalized'); --modality rna|atac (multimodal) --genes G... --n-samples S\n",
         argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
   if (model_kind_in(argv) == workflow::kMultiviKind) return normalize_multivi(argv);
+  if (model_kind_in(argv) == workflow::kRegviKind) return normalize_regvi(argv);
   const Args a(argv, {"model", "data", "out", "library-size", "n-samples", "layer-key", "batch-size", "seed", "device",
                       "threads"},
                {"quiet", "strict-counts"}, {"transform-batch", "genes"});

@@ -16,6 +16,8 @@ const char* kHelp =
     "usage: cuvi train scvi|linear-scvi --data FILE --out MODEL [options]\n"
     "       cuvi train mrvi --data FILE --sample-key COL --out MODEL [options]   (cuvi train mrvi --help)\n"
     "       cuvi train multivi --data FILE --out MODEL [options]                 (cuvi train multivi --help)\n"
+    "       cuvi train regularized-scvi --data FILE --out MODEL [options]        (regularizedvi; --help)\n"
+    "       cuvi train regularized-multimodal --data FILE.h5mu --out MODEL [options]\n"
     "data:\n"
     "  --data FILE                  .h5ad, 10x .h5 or .h5mu with raw counts\n"
     "  --layer NAME                 counts in layers/NAME ('raw' for raw/X; default X)\n"
@@ -87,8 +89,10 @@ int cmd_train(const Argv& argv) {
   const Argv rest(argv.begin() + 1, argv.end());
   if (kind == "mrvi") return train_mrvi(rest);
   if (kind == "multivi") return train_multivi(rest);
+  if (kind == "regularized-scvi") return train_regvi(rest, false);
+  if (kind == "regularized-multimodal") return train_regvi(rest, true);
   CUVI_CHECK(kind == "scvi" || kind == "linear-scvi",
-             "unknown model '" + kind + "' (this version trains: scvi, linear-scvi, mrvi, multivi)");
+             "unknown model '" + kind + "' (this version trains: scvi, linear-scvi, mrvi, multivi, regularized-scvi, regularized-multimodal)");
   return train_scvi(kind, rest);
 }
 

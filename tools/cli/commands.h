@@ -10,6 +10,12 @@ int cmd_inspect(const Argv& args);    // cmd_inspect.cpp
 int cmd_train(const Argv& args);      // cmd_train.cpp
 int train_mrvi(const Argv& args);     // cmd_train_mrvi.cpp (cuvi train mrvi)
 int train_multivi(const Argv& args);  // cmd_train_multivi.cpp (cuvi train multivi)
+// cuvi train regularized-scvi / regularized-multimodal (cmd_train_regvi.cpp)
+int train_regvi(const Argv& args, bool multimodal);
+// RegularizedVI models in cuvi latent / normalize / de (cmd_regvi_outputs.cpp)
+int latent_regvi(const Argv& args);
+int normalize_regvi(const Argv& args);
+int de_regvi(const Argv& args);
 int cmd_latent(const Argv& args);     // cmd_latent.cpp
 int cmd_normalize(const Argv& args);  // cmd_normalize.cpp
 int cmd_info(const Argv& args);       // cmd_info.cpp

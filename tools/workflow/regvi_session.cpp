@@ -1,0 +1,74 @@
+// RegularizedVI inference passes: latent, normalized expression and the DE scale function.
+#include "tools/workflow/regvi_session.h"
+
+namespace cuvi::workflow {
+namespace {
+
+constexpr uint32_t kLatentSteps = 0, kExpressionSteps = 1u << 20;
+
+}  // namespace
+
+RegviSession::RegviSession(Backend& backend, models::RegviModel& model, PreparedData& data, int64_t batch_size,
+                           const LoaderOptions& loader, size_t extra_bytes)
+    : InferenceSession(backend, model, data, batch_size, loader, extra_bytes), m_model(model) {}
+
+std::vector<float> RegviSession::latent(bool give_mean, uint64_t seed) {
+  const int64_t R = m_data->n_rows(), K = m_model.config().total_latent();
+  std::vector<float> out(size_t(R * K));
+  m_backend.ctx().seed = seed;
+  for_each_batch(kLatentSteps, [&](Tape& tape, const MiniBatch& mb, int64_t row0) {
+    models::Graph g{tape, m_model.params(), false, nullptr};
+    models::RegviForwardOptions fo;
+    fo.compute_loss = false;
+    fo.z_from_mean = give_mean;
+    const models::RegviOutputs o = m_model.forward(g, m_model.inputs(tape, mb), fo);
+    download_rows(m_backend, tape.value(o.z), out.data(), row0, K);
+  });
+  return out;
+}
+
+std::vector<float> RegviSession::normalized_expression(const NormalizeOptions& opt, uint64_t seed, size_t modality) {
+  const int64_t G = m_model.config().modalities.at(modality).n_features;
+  const std::vector<int64_t> genes = normalize_genes(opt, G);
+  CUVI_CHECK(opt.n_samples >= 1, "--n-samples must be >= 1");
+  const int64_t R = m_data->n_rows();
+  std::vector<float> out(size_t(R * int64_t(genes.size())), 0.f);
+  m_backend.ctx().seed = seed;
+  for (int64_t s = 0; s < opt.n_samples; ++s)
+    for_each_batch(kExpressionSteps + uint32_t(s) * 65536u, [&](Tape& tape, const MiniBatch& mb, int64_t row0) {
+      models::Graph g{tape, m_model.params(), false, nullptr};
+      models::RegviForwardOptions fo;
+      fo.compute_loss = false;
+      const models::RegviOutputs o = m_model.forward(g, m_model.inputs(tape, mb), fo);
+      const models::RegviModalityOut& m = o.m[modality];
+      const double scale = (opt.library_latent ? 1.0 : opt.library_size) / double(opt.n_samples);
+      accumulate_genes(m_backend, tape.value(opt.library_latent ? m.px_rate : m.px_scale), genes, scale, row0,
+                       out.data());
+    });
+  return out;
+}
+
+TensorId RegviScales::scale(Tape& tape, const MiniBatch& mb, int64_t) {
+  models::RegviModel& model = m_session.model();
+  models::Graph g{tape, model.params(), false, nullptr};
+  models::RegviForwardOptions fo;
+  fo.compute_loss = false;
+  return model.forward(g, model.inputs(tape, mb), fo).m[0].px_scale;
+}
+
+DeResult regvi_differential_expression(RegviInference& inf, RegviSession& session, const DeOptions& opt) {
+  CUVI_CHECK(!inf.model->config().multimodal,
+             "differential expression needs an AmbientRegularizedSCVI model (RegularizedMultimodalVI has none, as in "
+             "regularizedvi)");
+  RegviScales scales(session);
+  DeTask task;
+  task.model = &scales;
+  task.scheme = DrawScheme::PosteriorPairs;
+  task.data = &inf.data;
+  task.features = inf.data.registry.genes;
+  task.n_batch = 1;
+  task.stats = RawStatsKind::Expression;
+  return run_differential(task, opt);
+}
+
+}  // namespace cuvi::workflow

@@ -42,5 +42,6 @@ int cmd_neighbors(const Argv& args);  // cmd_neighbors.cpp
 int cmd_cluster(const Argv& args);    // cmd_cluster.cpp
 int cmd_benchmark(const Argv& args);  // cmd_benchmark.cpp
 int cmd_neighbourhood_correlation(const Argv& args);  // cmd_neighbourhood_correlation.cpp
+int cmd_attribution(const Argv& args);  // cmd_attribution.cpp (RegularizedMultimodalVI)
 
 }  // namespace cuvi::cli

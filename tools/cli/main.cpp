@@ -22,6 +22,8 @@ const Command kCommands[] = {
     {"de", cuvi::cli::cmd_de, "differential expression between groups of cells (scvi-tools' tables)"},
     {"da", cuvi::cli::cmd_da, "MULTIVI differential accessibility; MRVI differential abundance of samples (netCDF)"},
     {"accessibility", cuvi::cli::cmd_accessibility, "MULTIVI accessibility estimates (imputed for RNA-only cells)"},
+    {"attribution", cuvi::cli::cmd_attribution,
+     "RegularizedMultimodalVI modality attribution: |d px_rate / d z| per modality (obsm, obs)"},
     {"evaluate", cuvi::cli::cmd_evaluate, "model fit: ELBO, reconstruction error, marginal log-likelihood"},
     {"sample", cuvi::cli::cmd_sample, "posterior predictive counts as layers"},
     {"distances", cuvi::cli::cmd_distances, "MRVI local sample distances per cell and per group (netCDF)"},

@@ -203,8 +203,10 @@ std::vector<ModalityAttribution> modality_attribution(Backend& backend, const At
 
 void store_attribution_results(io::H5adWriter& w, const std::vector<ModalityAttribution>& attr, const float* z,
                                int64_t N, const std::string& suffix) {
-  int64_t K = 0;
-  for (const auto& a : attr) K += a.n_latent;
+  CUVI_CHECK(!attr.empty() && N > 0, "store attribution: nothing to store");
+  // z's width: the concatenated slices, or (weighted_mean) one shared K; own slices past it are empty, as
+  // regularizedvi's slicing.
+  const int64_t K = int64_t(attr[0].attribution.size()) / N;
   std::vector<std::vector<double>> totals;
   int64_t offset = 0;
   for (const auto& a : attr) {

@@ -77,6 +77,7 @@ std::vector<ModalityAttribution> modality_attribution(Backend& backend, const At
 // store_attribution_results: obsm['X_latent_attr_{m}{suffix}'] = z * attribution, obs['{m}_decoder_total_attr
 // {suffix}'] (row sum), obs['{m}_decoder_own_attr{suffix}'] (sum over m's own z slice, model order) and, with
 // two modalities, obs['log2_{m0}_vs_{m1}_attr{suffix}'] = log2(total0 / (total1 + 1e-10)).
+// z and every attribution: (N, width), width = attribution size / N.
 void store_attribution_results(io::H5adWriter& out, const std::vector<ModalityAttribution>& attr,
                                const float* z,  // (N, sum n_latent)
                                int64_t n_cells, const std::string& suffix = "");

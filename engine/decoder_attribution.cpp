@@ -3,8 +3,10 @@
 // tangent P = W_out T and the weighted |P| mean over features (kernels/cpu|cuda/attribution.h).
 #include "engine/decoder_attribution.h"
 
+#ifndef CUVI_CPU_ONLY
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -14,8 +16,10 @@
 #include "engine/error.h"
 #include "kernels/cpu/attribution.h"
 #include "kernels/cpu/gemm.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/attribution.h"
 #include "kernels/cuda/linear.h"
+#endif
 
 namespace cuvi {
 namespace {
@@ -23,37 +27,40 @@ namespace {
 constexpr int64_t kCpuTangentBudget = int64_t(1) << 22;   // floats of the head tangent per chunk (16 MiB)
 constexpr int64_t kCudaTangentBudget = int64_t(1) << 26;  // 256 MiB
 
-// The GEMM and the three kernels on the backend the buffers live on.
+// The GEMM and the three kernels on the backend the buffers live on (a CPU-only build has no CUDA backend).
 struct Ops {
   Backend& be;
   bool cuda() const { return be.device() == Device::CUDA; }
+#ifndef CUVI_CPU_ONLY
   cudaStream_t stream() const { return static_cast<cudaStream_t>(be.ctx().stream); }
+  cublasHandle_t cublas() const { return static_cast<cublasHandle_t>(be.ctx().cublas); }
+#endif
   void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
             int64_t ldb, float* C, int64_t ldc, bool acc) const {
-    if (cuda())
-      cuda::gemm_rm(static_cast<cublasHandle_t>(be.ctx().cublas), ta, tb, M, N, K, A, lda, B, ldb, C, ldc, acc);
-    else
-      cpu::gemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, acc);
+#ifndef CUVI_CPU_ONLY
+    if (cuda()) return cuda::gemm_rm(cublas(), ta, tb, M, N, K, A, lda, B, ldb, C, ldc, acc);
+#endif
+    cpu::gemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, acc);
   }
   void ln_relu(float* a, const float* b, float* u, float* h, float* rstd, double eps, int64_t N, int64_t H) const {
-    if (cuda())
-      cuda::bias_ln_relu_fwd(stream(), a, b, u, h, rstd, float(eps), N, H);
-    else
-      cpu::bias_ln_relu_fwd(a, b, u, h, rstd, eps, N, H);
+#ifndef CUVI_CPU_ONLY
+    if (cuda()) return cuda::bias_ln_relu_fwd(stream(), a, b, u, h, rstd, float(eps), N, H);
+#endif
+    cpu::bias_ln_relu_fwd(a, b, u, h, rstd, eps, N, H);
   }
   void tangent(const float* t, int64_t ld, int64_t cs, const float* u, const float* rstd, float* out, int64_t N,
                int64_t H, int64_t K) const {
-    if (cuda())
-      cuda::ln_relu_tangent(stream(), t, ld, cs, u, rstd, out, N, H, K);
-    else
-      cpu::ln_relu_tangent(t, ld, cs, u, rstd, out, N, H, K);
+#ifndef CUVI_CPU_ONLY
+    if (cuda()) return cuda::ln_relu_tangent(stream(), t, ld, cs, u, rstd, out, N, H, K);
+#endif
+    cpu::ln_relu_tangent(t, ld, cs, u, rstd, out, N, H, K);
   }
   void reduce(const float* o, const float* b, const float* y, const float* lib, const float* P, float* A, int64_t N,
               int64_t F, int64_t K) const {
-    if (cuda())
-      cuda::attribution_reduce(stream(), o, b, y, lib, P, A, N, F, K);
-    else
-      cpu::attribution_reduce(o, b, y, lib, P, A, N, F, K);
+#ifndef CUVI_CPU_ONLY
+    if (cuda()) return cuda::attribution_reduce(stream(), o, b, y, lib, P, A, N, F, K);
+#endif
+    cpu::attribution_reduce(o, b, y, lib, P, A, N, F, K);
   }
 };
 

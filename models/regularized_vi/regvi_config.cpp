@@ -246,9 +246,13 @@ RegviConfig RegviConfig::from_map(const std::map<std::string, std::string>& m) {
     c.modalities.push_back(x);
   }
   c.latent_mode = get("latent_mode");
-  c.modality_weights = get("modality_weights");
+  auto opt = [&](const std::string& k, const std::string& d) {
+    auto it = m.find(k);
+    return it == m.end() ? d : it->second;
+  };
+  c.modality_weights = opt("modality_weights", "equal");
   {
-    std::stringstream ss(get("modality_lr_multiplier"));
+    std::stringstream ss(opt("modality_lr_multiplier", ""));
     std::string tok;
     while (std::getline(ss, tok, ','))
       if (!tok.empty()) c.modality_lr_multiplier[tok.substr(0, tok.find('='))] = std::stod(tok.substr(tok.find('=') + 1));

@@ -86,6 +86,25 @@ TEST_F(CliRegvi, NormalizeAndDeReadTheModel) {
   EXPECT_TRUE(std::filesystem::exists(f("de.csv")));
 }
 
+// regularizedvi's test: the per-feature NLL sums to the reconstruction loss (same z and library draws).
+TEST_F(CliRegvi, PerFeatureReconstructionLossSumsToTheReconstructionLoss) {
+  const CliResult e = run_cuvi("evaluate --model " + f("m.cuvi") + " --data " + f("sim.h5ad") +
+                               " --per-feature --out " + f("pf.csv") + " --device cpu --quiet");
+  ASSERT_EQ(e.status, 0) << e.output;
+  const std::vector<std::string> rec = lines_starting(e.output, "reconstruction_loss\t");
+  ASSERT_EQ(rec.size(), 1u) << e.output;
+  const double total = std::stod(rec[0].substr(rec[0].find('\t') + 1));
+  const Csv t = read_csv(f("pf.csv"));
+  ASSERT_EQ(t.rows.size(), 120u);
+  double sum = 0;
+  for (const auto& row : t.rows) {
+    const double v = std::stod(row.at(t.col("nll")));
+    EXPECT_GT(v, 0.0);
+    sum += v;
+  }
+  EXPECT_NEAR(sum, total, 1e-3 * std::fabs(total) + 1e-3);
+}
+
 TEST_F(CliRegvi, NoBatchColumnTrainsWithOneGroupAndSaysSo) {
   const CliResult t = run_cuvi("train regularized-scvi --data " + f("sim.h5ad") +
                                " --n-hidden 8 --n-latent 3 --max-epochs 2 --device cpu --out " + f("one.cuvi"));

@@ -1,10 +1,15 @@
 // RegularizedVI inference passes: latent, normalized expression and the DE scale function.
 #include "tools/workflow/regvi_session.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace cuvi::workflow {
 namespace {
 
-constexpr uint32_t kLatentSteps = 0, kExpressionSteps = 1u << 20;
+// Philox step bases of the passes; the fit passes share theirs, so per-feature and per-cell losses see the
+// same z and library draws.
+constexpr uint32_t kLatentSteps = 0, kExpressionSteps = 1u << 20, kFitSteps = 1u << 19;
 
 }  // namespace
 
@@ -46,6 +51,67 @@ std::vector<float> RegviSession::normalized_expression(const NormalizeOptions& o
                        out.data());
     });
   return out;
+}
+
+std::vector<double> RegviSession::per_feature_nll(size_t modality, uint64_t seed) {
+  const models::RegviConfig& c = m_model.config();
+  const int64_t F = c.modalities.at(modality).n_features;
+  std::vector<double> sum(size_t(F), 0.0);
+  int64_t used = 0;
+  m_backend.ctx().seed = seed;
+  std::vector<float> x, mu, theta;
+  for_each_batch(kFitSteps, [&](Tape& tape, const MiniBatch& mb, int64_t) {
+    models::Graph g{tape, m_model.params(), false, nullptr};
+    models::RegviForwardOptions fo;
+    fo.compute_loss = false;
+    const models::RegviInputs in = m_model.inputs(tape, mb);
+    const models::RegviOutputs o = m_model.forward(g, in, fo);
+    auto get = [&](TensorId id, std::vector<float>& h) {
+      const Tensor& t = tape.value(id);
+      h.resize(size_t(t.numel()));
+      m_backend.download(h.data(), t.data, t.nbytes());
+    };
+    get(in.x[modality], x);
+    get(o.m[modality].px_rate, mu);
+    get(o.m[modality].theta, theta);
+    const bool per_cell_theta = int64_t(theta.size()) == mb.n * F;
+    for (int64_t n = 0; n < mb.n; ++n) {
+      double total = 0;
+      for (int64_t f = 0; f < F; ++f) total += x[n * F + f];
+      if (c.multimodal && !(total > 0)) continue;  // the modality mask
+      ++used;
+      for (int64_t f = 0; f < F; ++f) {
+        const double xv = x[n * F + f], m = mu[n * F + f], th = theta[per_cell_theta ? n * F + f : f];
+        const double ll = std::lgamma(xv + th) - std::lgamma(th) - std::lgamma(xv + 1) + th * std::log(th / (th + m)) +
+                          (xv > 0 ? xv * std::log(m / (th + m)) : 0.0);
+        sum[f] -= ll;
+      }
+    }
+  });
+  for (double& s : sum) s /= double(std::max<int64_t>(1, used));
+  return sum;
+}
+
+void RegviSession::fit_per_cell(uint64_t seed, std::vector<double>* recon, std::vector<double>* kl_local) {
+  const int64_t R = m_data->n_rows();
+  recon->assign(size_t(R), 0.0);
+  kl_local->assign(size_t(R), 0.0);
+  m_backend.ctx().seed = seed;
+  std::vector<float> h;
+  for_each_batch(kFitSteps, [&](Tape& tape, const MiniBatch& mb, int64_t row0) {
+    models::Graph g{tape, m_model.params(), false, nullptr};
+    const models::RegviOutputs o = m_model.forward(g, m_model.inputs(tape, mb));
+    auto add = [&](TensorId id, std::vector<double>* out) {
+      if (id == kNoTensor) return;
+      const Tensor& t = tape.value(id);
+      h.resize(size_t(t.numel()));
+      m_backend.download(h.data(), t.data, t.nbytes());
+      for (int64_t n = 0; n < mb.n; ++n) (*out)[row0 + n] += h[n];
+    };
+    add(o.recon, recon);
+    add(o.kl_z, kl_local);
+    add(o.kl_l, kl_local);
+  });
 }
 
 TensorId RegviScales::scale(Tape& tape, const MiniBatch& mb, int64_t) {

@@ -16,6 +16,11 @@ class RegviSession : public InferenceSession {
   std::vector<float> latent(bool give_mean, uint64_t seed);
   // (R, genes) of modality `modality`: mean over n_samples posterior draws (z, library sampled; eval theta).
   std::vector<float> normalized_expression(const NormalizeOptions& opt, uint64_t seed, size_t modality = 0);
+  // regularizedvi's get_per_feature_reconstruction_loss: per feature of modality `modality`, the mean over
+  // cells that have the modality of -log p(x | z, l) (eval mode: theta = exp(m), z and library sampled).
+  std::vector<double> per_feature_nll(size_t modality, uint64_t seed);
+  // Per cell (eval mode, one z sample): recon (summed over modalities, masked) and kl_local = KL_z + KL_l.
+  void fit_per_cell(uint64_t seed, std::vector<double>* recon, std::vector<double>* kl_local);
   models::RegviModel& model() { return m_model; }
 
  private:

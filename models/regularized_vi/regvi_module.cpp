@@ -293,7 +293,8 @@ RegviOutputs RegviModule::forward(Graph& g, const RegviInputs& in, TensorId glob
       } else {
         factor = g.tape.reshape(y, Shape{md.n_features});
       }
-      mo.px_rate = g.apply("mul", {mo.px_rate, factor});
+      // No scaling codes given (analyses removing feature scaling): factor 1.
+      if (factor != kNoTensor) mo.px_rate = g.apply("mul", {mo.px_rate, factor});
     }
     // theta: the cell's dispersion group column (gene-batch) or one row shared by all cells (gene).
     // sigma = exp(log sigma) on the (G, D) parameter, then gathered: one exp per entry, not per cell.

@@ -103,6 +103,22 @@ TEST_F(CliRegvi, PerFeatureReconstructionLossSumsToTheReconstructionLoss) {
     sum += v;
   }
   EXPECT_NEAR(sum, total, 1e-3 * std::fabs(total) + 1e-3);
+  // get_covariate_effects: decoder norms on stdout, per-gene table with the registry's category names.
+  const CliResult c = run_cuvi("evaluate --model " + f("m.cuvi") + " --data " + f("sim.h5ad") +
+                               " --covariate-effects --out " + f("eff.csv") + " --device cpu --quiet");
+  ASSERT_EQ(c.status, 0) << c.output;
+  EXPECT_EQ(lines_starting(c.output, "decoder_weights\tcounts\tz_norm").size(), 1u) << c.output;
+  const Csv eff = read_csv(f("eff.csv"));
+  ASSERT_EQ(eff.rows.size(), 120u);
+  const int theta = eff.col("theta:batch=batch_0"), bg = eff.col("background:batch=batch_1"),
+            rho = eff.col("px_scale_mean");
+  ASSERT_GE(theta, 0);
+  ASSERT_GE(bg, 0);
+  for (const auto& row : eff.rows) {
+    EXPECT_GT(std::stod(row.at(theta)), 0.0);
+    EXPECT_GT(std::stod(row.at(bg)), 0.0);
+    EXPECT_GT(std::stod(row.at(rho)), 0.0);
+  }
 }
 
 TEST_F(CliRegvi, NoBatchColumnTrainsWithOneGroupAndSaysSo) {

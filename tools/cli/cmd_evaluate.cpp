@@ -29,7 +29,9 @@ const char* kHelp =
     "and the modality column; --rna-data / --atac-data as for training.\n"
     "RegularizedVI models: elbo and reconstruction_loss (eval mode: theta = exp(m), z and library sampled);\n"
     "  --per-cell --out CELLS.csv, or --per-feature --out FEATURES.csv: mean -log p per feature over the cells\n"
-    "  that have its modality (regularizedvi's get_per_feature_reconstruction_loss).\n";
+    "  that have its modality (regularizedvi's get_per_feature_reconstruction_loss); --covariate-effects --out\n"
+    "  EFFECTS.csv: get_covariate_effects (decoder layer-0 norms on stdout; per feature mean px_scale, exp(m) per\n"
+    "  dispersion group, feature scaling per row and exp(beta) per ambient category).\n";
 
 int evaluate_multivi(const Argv& argv) {
   const Args a(argv, {"model", "data", "out", "rna-data", "atac-data", "batch-size", "seed", "device", "threads"},

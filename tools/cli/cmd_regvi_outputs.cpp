@@ -131,11 +131,11 @@ int de_regvi(const Argv& argv) {
 
 int evaluate_regvi(const Argv& argv) {
   const Args a(argv, {"model", "data", "out", "batch-size", "seed", "device", "threads"},
-               {"per-cell", "per-feature", "quiet", "strict-counts"});
+               {"per-cell", "per-feature", "covariate-effects", "quiet", "strict-counts"});
   const bool quiet = a.flag("quiet");
-  CUVI_CHECK(!(a.flag("per-cell") && a.flag("per-feature")), "--per-cell and --per-feature write different tables; give one");
-  CUVI_CHECK((a.flag("per-cell") || a.flag("per-feature")) == a.has("out"),
-             "--per-cell / --per-feature and --out go together (the CSV)");
+  const int tables = int(a.flag("per-cell")) + int(a.flag("per-feature")) + int(a.flag("covariate-effects"));
+  CUVI_CHECK(tables <= 1, "--per-cell, --per-feature and --covariate-effects write different tables; give one");
+  CUVI_CHECK((tables == 1) == a.has("out"), "--per-cell / --per-feature / --covariate-effects and --out go together");
   const uint64_t seed = uint64_t(a.integer("seed", 0));
   auto backend = backend_from(a, quiet);
   Opened o = open(a, *backend, seed, a.integer("batch-size", 128));
@@ -179,6 +179,13 @@ int evaluate_regvi(const Argv& argv) {
     }
     t.add("modality", workflow::ResultColumn::Text).text = modality;
     t.add("nll", workflow::ResultColumn::F64).num = nll;
+  }
+  if (a.flag("covariate-effects")) {
+    for (const workflow::RegviDecoderNorms& d : workflow::regvi_decoder_norms(*o.inf.model))
+      std::printf("decoder_weights\t%s\tz_norm %.6f\tcov_norm %.6f\tcov_fraction %.6f\tn_z_dims %lld\tn_cov_dims %lld\n",
+                  d.modality.c_str(), d.z_norm, d.cov_norm, d.cov_fraction, (long long)d.n_z_dims,
+                  (long long)d.n_cov_dims);
+    t = workflow::regvi_covariate_effects(o.inf, *o.session, seed);
   }
   if (a.has("out")) {
     workflow::write_csv(t, a.str("out"));

@@ -104,6 +104,7 @@ void RegviConfig::validate() const {
                who + ": dispersion_prior_direction must be inverse_sqrt or sqrt");
     CUVI_CHECK(m.dispersion_hyper_prior_mean > 0, who + ": dispersion_hyper_prior_mean must be > 0");
     CUVI_CHECK(m.dispersion_hyper_prior_alpha > 0, who + ": dispersion_hyper_prior_alpha must be > 0");
+    CUVI_CHECK(m.decoder_bias_multiplier > 0, who + ": decoder_bias_multiplier must be > 0");
     CUVI_CHECK(m.centering_sensitivity >= 0, who + ": library_log_means_centering_sensitivity must be > 0");
   }
   CUVI_CHECK(one_of(use_batch_norm, {"none", "encoder", "decoder", "both"}), "use_batch_norm must be none, encoder, decoder or both");
@@ -178,6 +179,7 @@ std::map<std::string, std::string> RegviConfig::to_map() const {
     m[p + "dispersion_prior_direction"] = d.dispersion_prior_direction;
     m[p + "library_log_vars_weight"] = num(d.library_log_vars_weight);
     m[p + "centering_sensitivity"] = num(d.centering_sensitivity);
+    m[p + "decoder_bias_multiplier"] = num(d.decoder_bias_multiplier);
   }
   m["latent_mode"] = latent_mode;
   m["modality_weights"] = modality_weights;
@@ -243,12 +245,17 @@ RegviConfig RegviConfig::from_map(const std::map<std::string, std::string>& m) {
     x.dispersion_prior_direction = get(p + "dispersion_prior_direction");
     x.library_log_vars_weight = d(p + "library_log_vars_weight");
     x.centering_sensitivity = d(p + "centering_sensitivity");
+    if (m.count(p + "decoder_bias_multiplier")) x.decoder_bias_multiplier = d(p + "decoder_bias_multiplier");
     c.modalities.push_back(x);
   }
   c.latent_mode = get("latent_mode");
-  c.modality_weights = get("modality_weights");
+  auto opt = [&](const std::string& k, const std::string& d) {
+    auto it = m.find(k);
+    return it == m.end() ? d : it->second;
+  };
+  c.modality_weights = opt("modality_weights", "equal");
   {
-    std::stringstream ss(get("modality_lr_multiplier"));
+    std::stringstream ss(opt("modality_lr_multiplier", ""));
     std::string tok;
     while (std::getline(ss, tok, ','))
       if (!tok.empty()) c.modality_lr_multiplier[tok.substr(0, tok.find('='))] = std::stod(tok.substr(tok.find('=') + 1));

@@ -21,6 +21,7 @@ struct RegviModality {
   std::string dispersion_prior_direction = "inverse_sqrt";  // inverse_sqrt | sqrt
   double library_log_vars_weight = 0.5;   // <= 0: unscaled (a modality missing from a multimodal dict)
   double centering_sensitivity = 0;       // 0: None (log sens = 0)
+  double decoder_bias_multiplier = 1.0;   // decoder-bias target v -> softplus^-1(m softplus(v)) (§12.8)
 
   bool per_group_dispersion() const { return dispersion == "gene-batch" || dispersion == "region-batch"; }
 };

@@ -88,10 +88,16 @@ std::vector<double> decoder_bias_target(const CsrView& x, const std::string& mod
   return v;
 }
 
-std::vector<float> decoder_bias_of(const std::vector<double>& target) {
+std::vector<float> decoder_bias_of(const std::vector<double>& target, double multiplier) {
   std::vector<float> b(target.size());
   for (size_t i = 0; i < target.size(); ++i) {
     double v = std::isfinite(target[i]) ? target[i] : 0.01;
+    if (multiplier != 1.0) {
+      const double v32 = double(float(v));
+      const double sp = std::max(v32, 0.0) + std::log1p(std::exp(-std::fabs(v32)));
+      const double y = std::max(multiplier * sp, 1e-8);
+      v = y > 20.0 ? y : std::log(std::expm1(y));
+    }
     v = std::max(double(float(v)), 0.01);
     b[i] = float(softplus_inverse(v));
   }
@@ -192,7 +198,8 @@ void apply_data_init(RegviModel& model, const RegviInitData& d, const std::vecto
       ps.set(P.lib_log_sens, {lp.log_sensitivity});
       ps.set(ps.find(P.names.l_encoder + ".mean_encoder.bias"), {lp.log_sensitivity});
     }
-    if (c.init_decoder_bias != "none") ps.set(P.scale_b, decoder_bias_of(decoder_bias_target(x, c.init_decoder_bias, sens)));
+    if (c.init_decoder_bias != "none")
+      ps.set(P.scale_b, decoder_bias_of(decoder_bias_target(x, c.init_decoder_bias, sens), md.decoder_bias_multiplier));
     if (P.background >= 0 && c.bg_init_gene_fraction > 0) {
       // Replace the prior-mean centre log(a/b) of the N(., 0.01) draws by the data value.
       const std::vector<float> v = background_init_of(x, cells.ambient, c.n_cats_ambient, c.bg_init_gene_fraction, sens);

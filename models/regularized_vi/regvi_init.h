@@ -21,8 +21,10 @@ RegviLibraryPrior library_prior_of(const std::vector<double>& totals, const std:
 // Per-feature decoder-bias target v (before softplus^-1): each cell scaled to mean(max(total, 1)) / sens,
 // then the mean over cells ("mean") or over the top min(int(0.01 N), 500) cells ("topN", all when 0).
 std::vector<double> decoder_bias_target(const CsrView& x, const std::string& mode, double sensitivity);
-// The bias regularizedvi writes: softplus^-1(max(v, 0.01)) (v itself above 20; NaN/inf -> 0.01).
-std::vector<float> decoder_bias_of(const std::vector<double>& target);
+// The bias regularizedvi writes: softplus^-1(max(v', 0.01)) (v' itself above 20; NaN/inf -> 0.01), with
+// v' = softplus^-1(max(m softplus(v), 1e-8)) for a decoder_bias_multiplier m != 1 (quirk §12.8: applied
+// to the target before the module's inverse softplus, not m v).
+std::vector<float> decoder_bias_of(const std::vector<double>& target, double multiplier = 1.0);
 
 // (G, E) background init: log(max(fraction * mean normalised expression of the category's cells, 1e-8)) per
 // concatenated ambient category (log 1e-8 for an empty one). ambient: (R, n_keys) raw codes.

@@ -293,17 +293,20 @@ RegviOutputs RegviModule::forward(Graph& g, const RegviInputs& in, TensorId glob
       } else {
         factor = g.tape.reshape(y, Shape{md.n_features});
       }
-      mo.px_rate = g.apply("mul", {mo.px_rate, factor});
+      // No scaling codes given (analyses removing feature scaling): factor 1.
+      if (factor != kNoTensor) mo.px_rate = g.apply("mul", {mo.px_rate, factor});
     }
     // theta: the cell's dispersion group column (gene-batch) or one row shared by all cells (gene).
-    TensorId m_mean = g.p(P.px_r_mu), m_logs = g.p(P.px_r_log_sigma);
+    // sigma = exp(log sigma) on the (G, D) parameter, then gathered: one exp per entry, not per cell.
+    TensorId m_mean = g.p(P.px_r_mu);
+    TensorId m_sigma = g.training ? g.apply("exp", {g.p(P.px_r_log_sigma)}) : kNoTensor;
     if (md.per_group_dispersion()) {
       m_mean = g.apply("linear", {empty, m_mean, kNoTensor, in.disp_code});
-      m_logs = g.apply("linear", {empty, m_logs, kNoTensor, in.disp_code});
+      if (g.training) m_sigma = g.apply("linear", {empty, m_sigma, kNoTensor, in.disp_code});
     }
     if (g.training) {
       const TensorId eps = normal_noise(g, site(i, "px_r"), m_mean);
-      mo.theta = g.apply("exp", {g.apply("add", {m_mean, g.apply("mul", {g.apply("exp", {m_logs}), eps})})});
+      mo.theta = g.apply("exp", {g.apply("add", {m_mean, g.apply("mul", {m_sigma, eps})})});
     } else {
       mo.theta = g.apply("exp", {m_mean});
     }

@@ -17,8 +17,9 @@ struct RegviInputs {
   TensorId cont = kNoTensor;               // (N, C) continuous covariates
   TensorId nn_codes = kNoTensor;           // (N, J_nn) decoder one-hots
   TensorId enc_codes = kNoTensor;          // (N, J_enc) encoder one-hots
-  TensorId ambient_codes = kNoTensor;      // (N, n_ambient_keys) offsets into the concatenated categories
-  std::vector<TensorId> scaling_codes;     // per scaling key (N) offsets into the concatenated rows
+  TensorId ambient_codes = kNoTensor;      // (N, n_ambient_keys) offsets into the concatenated categories;
+                                           // none: no background term
+  std::vector<TensorId> scaling_codes;     // per scaling key (N) offsets into the concatenated rows; none: factor 1
   TensorId disp_code = kNoTensor;          // (N, 1) dispersion group
   TensorId lib_code = kNoTensor;           // (N, 1) library-size group
   TensorId log_size_factor = kNoTensor;    // (N, 1) log(size_factor), single-modal size_factor_key only

@@ -86,6 +86,41 @@ TEST_F(CliRegvi, NormalizeAndDeReadTheModel) {
   EXPECT_TRUE(std::filesystem::exists(f("de.csv")));
 }
 
+// regularizedvi's test: the per-feature NLL sums to the reconstruction loss (same z and library draws).
+TEST_F(CliRegvi, PerFeatureReconstructionLossSumsToTheReconstructionLoss) {
+  const CliResult e = run_cuvi("evaluate --model " + f("m.cuvi") + " --data " + f("sim.h5ad") +
+                               " --per-feature --out " + f("pf.csv") + " --device cpu --quiet");
+  ASSERT_EQ(e.status, 0) << e.output;
+  const std::vector<std::string> rec = lines_starting(e.output, "reconstruction_loss\t");
+  ASSERT_EQ(rec.size(), 1u) << e.output;
+  const double total = std::stod(rec[0].substr(rec[0].find('\t') + 1));
+  const Csv t = read_csv(f("pf.csv"));
+  ASSERT_EQ(t.rows.size(), 120u);
+  double sum = 0;
+  for (const auto& row : t.rows) {
+    const double v = std::stod(row.at(t.col("nll")));
+    EXPECT_GT(v, 0.0);
+    sum += v;
+  }
+  EXPECT_NEAR(sum, total, 1e-3 * std::fabs(total) + 1e-3);
+  // get_covariate_effects: decoder norms on stdout, per-gene table with the registry's category names.
+  const CliResult c = run_cuvi("evaluate --model " + f("m.cuvi") + " --data " + f("sim.h5ad") +
+                               " --covariate-effects --out " + f("eff.csv") + " --device cpu --quiet");
+  ASSERT_EQ(c.status, 0) << c.output;
+  EXPECT_EQ(lines_starting(c.output, "decoder_weights\tcounts\tz_norm").size(), 1u) << c.output;
+  const Csv eff = read_csv(f("eff.csv"));
+  ASSERT_EQ(eff.rows.size(), 120u);
+  const int theta = eff.col("theta:batch=batch_0"), bg = eff.col("background:batch=batch_1"),
+            rho = eff.col("px_scale_mean");
+  ASSERT_GE(theta, 0);
+  ASSERT_GE(bg, 0);
+  for (const auto& row : eff.rows) {
+    EXPECT_GT(std::stod(row.at(theta)), 0.0);
+    EXPECT_GT(std::stod(row.at(bg)), 0.0);
+    EXPECT_GT(std::stod(row.at(rho)), 0.0);
+  }
+}
+
 TEST_F(CliRegvi, NoBatchColumnTrainsWithOneGroupAndSaysSo) {
   const CliResult t = run_cuvi("train regularized-scvi --data " + f("sim.h5ad") +
                                " --n-hidden 8 --n-latent 3 --max-epochs 2 --device cpu --out " + f("one.cuvi"));

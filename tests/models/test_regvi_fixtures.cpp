@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cfloat>
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -63,6 +64,9 @@ struct FixtureRun {
         md.additive_background = ("," + bg + ",").find("," + m + ",") != std::string::npos;
         md.feature_scaling = ("," + fs + ",").find("," + m + ",") != std::string::npos;
       }
+      if (has(key("resolved_hyper_prior_mean")))
+        md.dispersion_hyper_prior_mean = attr_double(c, key("resolved_hyper_prior_mean"));
+      if (has("decoder_bias_multiplier")) md.decoder_bias_multiplier = attr_double(c, "decoder_bias_multiplier");
       if (has("library_log_means_centering_sensitivity"))
         md.centering_sensitivity = attr_double(c, "library_log_means_centering_sensitivity");
       cfg.modalities.push_back(md);
@@ -287,16 +291,23 @@ TEST_P(RegviFixture, DataDrivenInitMatchesRegularizedvi) {
     const double sens = md.centering_sensitivity > 0 ? md.centering_sensitivity : 1.0;
     const std::vector<double> target = models::decoder_bias_target(x, r.cfg.init_decoder_bias, sens);
     std::vector<float> tf(target.begin(), target.end());
-    EXPECT_TRUE(close(tf, read_array(r.root.open("init/decoder_bias_init" + s)), "decoder bias target", 1e-5, 1e-6));
+    if (md.decoder_bias_multiplier == 1.0)  // the model hands its module the multiplied target otherwise
+      EXPECT_TRUE(close(tf, read_array(r.root.open("init/decoder_bias_init" + s)), "decoder bias target", 1e-5, 1e-6));
     // ... and the bias the module wrote from it.
     const std::string dec = r.cfg.multimodal ? "decoders." + md.name : "decoder";
-    EXPECT_TRUE(close(models::decoder_bias_of(target), read_array(r.root.open("weights/" + dec + ".px_scale_decoder.0.bias")),
+    EXPECT_TRUE(close(models::decoder_bias_of(target, md.decoder_bias_multiplier), read_array(r.root.open("weights/" + dec + ".px_scale_decoder.0.bias")),
                       "decoder bias", 1e-5, 1e-6));
     const std::vector<float> bg = models::background_init_of(x, r.cells.ambient, r.cfg.n_cats_ambient, 0.2, sens);
     if (const auto ref = r.root.open_if("init/additive_bg_init_per_gene" + s))  // modalities with a background
       EXPECT_TRUE(close(bg, read_array(*ref), "background init", 1e-5, 1e-6));
     else
       EXPECT_FALSE(md.additive_background);
+    if (const auto ref = r.root.open_if("init/px_r_init_mean" + s)) {  // dispersion_init="data"
+      const models::DispersionMoM mom = models::dispersion_mom(x, 0.9, 0.01, 20.0, md.dispersion_prior_direction);
+      EXPECT_TRUE(close(mom.log_theta, read_array(*ref), "MoM log theta", 1e-5, 1e-6));
+      EXPECT_NEAR(std::clamp(mom.suggested_mean, 1e-4, 100.0), md.dispersion_hyper_prior_mean,
+                  1e-6 * md.dispersion_hyper_prior_mean);
+    }
     if (!r.cfg.learned_library()) continue;
     std::vector<double> totals(x.n_rows, 0);
     for (int64_t n = 0; n < x.n_rows; ++n)

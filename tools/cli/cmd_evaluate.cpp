@@ -9,6 +9,7 @@
 #include "tools/workflow/scvi_inference.h"
 #include "tools/cli/multivi_options.h"
 #include "tools/workflow/multivi_fit.h"
+#include "tools/workflow/regvi_file.h"
 
 namespace cuvi::cli {
 namespace {
@@ -25,7 +26,12 @@ const char* kHelp =
     "return_mean), marginal_ll_cells = mean over cells.\n"
     "MULTIVI models: elbo, reconstruction_loss_expression and _accessibility (means over every cell; a\n"
     "cell's term is 0 where it lacks the modality); --per-cell adds kl_divergence_z, kl_divergence_paired\n"
-    "and the modality column; --rna-data / --atac-data as for training.\n";
+    "and the modality column; --rna-data / --atac-data as for training.\n"
+    "RegularizedVI models: elbo and reconstruction_loss (eval mode: theta = exp(m), z and library sampled);\n"
+    "  --per-cell --out CELLS.csv, or --per-feature --out FEATURES.csv: mean -log p per feature over the cells\n"
+    "  that have its modality (regularizedvi's get_per_feature_reconstruction_loss); --covariate-effects --out\n"
+    "  EFFECTS.csv: get_covariate_effects (decoder layer-0 norms on stdout; per feature mean px_scale, exp(m) per\n"
+    "  dispersion group, feature scaling per row and exp(beta) per ambient category).\n";
 
 int evaluate_multivi(const Argv& argv) {
   const Args a(argv, {"model", "data", "out", "rna-data", "atac-data", "batch-size", "seed", "device", "threads"},
@@ -64,6 +70,7 @@ int cmd_evaluate(const Argv& argv) {
     return argv.empty() ? 2 : 0;
   }
   if (model_kind_in(argv) == workflow::kMultiviKind) return evaluate_multivi(argv);
+  if (model_kind_in(argv) == workflow::kRegviKind) return evaluate_regvi(argv);
   const Args a(argv, {"model", "data", "n-mc-samples", "out", "batch-size", "seed", "device", "threads"},
                {"per-cell", "quiet", "strict-counts"});
   const bool quiet = a.flag("quiet");

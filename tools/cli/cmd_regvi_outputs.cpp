@@ -8,6 +8,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/de_options.h"
 #include "tools/workflow/output.h"
+#include "tools/workflow/result_table.h"
 #include "tools/workflow/regvi_session.h"
 
 namespace cuvi::cli {
@@ -125,6 +126,71 @@ int de_regvi(const Argv& argv) {
   workflow::write_csv(r.table, a.required("out"));
   info(quiet, "DE (" + opt.mode + "): " + std::to_string(r.comparisons.size()) + " comparison(s); wrote " +
                   a.required("out"));
+  return 0;
+}
+
+int evaluate_regvi(const Argv& argv) {
+  const Args a(argv, {"model", "data", "out", "batch-size", "seed", "device", "threads"},
+               {"per-cell", "per-feature", "covariate-effects", "quiet", "strict-counts"});
+  const bool quiet = a.flag("quiet");
+  const int tables = int(a.flag("per-cell")) + int(a.flag("per-feature")) + int(a.flag("covariate-effects"));
+  CUVI_CHECK(tables <= 1, "--per-cell, --per-feature and --covariate-effects write different tables; give one");
+  CUVI_CHECK((tables == 1) == a.has("out"), "--per-cell / --per-feature / --covariate-effects and --out go together");
+  const uint64_t seed = uint64_t(a.integer("seed", 0));
+  auto backend = backend_from(a, quiet);
+  Opened o = open(a, *backend, seed, a.integer("batch-size", 128));
+  const models::RegviConfig& c = o.inf.model->config();
+  std::vector<double> recon, kl;
+  o.session->fit_per_cell(seed, &recon, &kl);
+  const int64_t R = int64_t(recon.size());
+  double elbo = 0, rec = 0;
+  for (int64_t r = 0; r < R; ++r) {
+    elbo += -(recon[r] + kl[r]);
+    rec += recon[r];
+  }
+  std::printf("elbo\t%.6f\nreconstruction_loss\t%.6f\n", elbo / double(R), rec / double(R));
+  workflow::ResultTable t;
+  if (a.flag("per-cell")) {
+    t.index = o.inf.data.data.obs.index;
+    if (int64_t(t.index.size()) != R) {
+      t.index.clear();
+      for (int64_t r = 0; r < R; ++r) t.index.push_back(std::to_string(r));
+    }
+    auto& e = t.add("elbo", workflow::ResultColumn::F64);
+    auto& rc = t.add("reconstruction_loss", workflow::ResultColumn::F64);
+    for (int64_t r = 0; r < R; ++r) {
+      e.num.push_back(-(recon[r] + kl[r]));
+      rc.num.push_back(recon[r]);
+    }
+  }
+  if (a.flag("per-feature")) {  // get_per_feature_reconstruction_loss, every modality
+    t.index_name = "feature";
+    std::vector<std::string> modality;
+    std::vector<double> nll;
+    for (size_t m = 0; m < c.modalities.size(); ++m) {
+      const std::vector<double> v = o.session->per_feature_nll(m, seed);
+      const std::vector<std::string>& names =
+          c.modalities[m].name == "atac" ? o.inf.data.registry.regions : o.inf.data.registry.genes;
+      for (size_t f = 0; f < v.size(); ++f) {
+        t.index.push_back(names.at(f));
+        modality.push_back(c.modalities[m].name.empty() ? "counts" : c.modalities[m].name);
+        nll.push_back(v[f]);
+      }
+    }
+    t.add("modality", workflow::ResultColumn::Text).text = modality;
+    t.add("nll", workflow::ResultColumn::F64).num = nll;
+  }
+  if (a.flag("covariate-effects")) {
+    for (const workflow::RegviDecoderNorms& d : workflow::regvi_decoder_norms(*o.inf.model))
+      std::printf("decoder_weights\t%s\tz_norm %.6f\tcov_norm %.6f\tcov_fraction %.6f\tn_z_dims %lld\tn_cov_dims %lld\n",
+                  d.modality.c_str(), d.z_norm, d.cov_norm, d.cov_fraction, (long long)d.n_z_dims,
+                  (long long)d.n_cov_dims);
+    t = workflow::regvi_covariate_effects(o.inf, *o.session, seed);
+  }
+  if (a.has("out")) {
+    workflow::write_csv(t, a.str("out"));
+    info(quiet, "wrote " + std::to_string(t.n_rows()) + " rows to " + a.str("out"));
+  }
   return 0;
 }
 

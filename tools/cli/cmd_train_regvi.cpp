@@ -48,7 +48,8 @@ const char* kHelpModel =
     "  --regularise-background false --additive-bg-prior-alpha 1 --additive-bg-prior-beta 100\n"
     "  --feature-scaling-prior-alpha 200 --feature-scaling-prior-beta 200\n"
     "  --decoder-weight-l2 0.1 --decoder-cov-weight-l2 0\n"
-    "  --init-decoder-bias mean|topN|none --bg-init-gene-fraction 0.2|none --additive-bg-init-std 0.01\n"
+    "  --init-decoder-bias mean|topN|none --decoder-bias-multiplier 1 --bg-init-gene-fraction 0.2|none\n"
+    "  --additive-bg-init-std 0.01\n"
     "  --dispersion-init prior|data\n"
     "early stopping (--early-stopping): min delta defaults to n_features * 2e-4, as regularizedvi's train().\n";
 
@@ -65,7 +66,7 @@ const std::set<std::string> kModelOptions = {
     "library-obs-w-prior-rate", "regularise-dispersion", "dispersion-hyper-prior-mean",
     "dispersion-hyper-prior-alpha", "dispersion-prior-direction", "regularise-background", "additive-bg-prior-alpha",
     "additive-bg-prior-beta", "feature-scaling-prior-alpha", "feature-scaling-prior-beta", "decoder-weight-l2",
-    "decoder-cov-weight-l2", "init-decoder-bias", "bg-init-gene-fraction", "additive-bg-init-std", "dispersion-init"};
+    "decoder-cov-weight-l2", "decoder-bias-multiplier", "init-decoder-bias", "bg-init-gene-fraction", "additive-bg-init-std", "dispersion-init"};
 
 // "512" or "rna=512,atac=256": the value for modality `m` (every modality must be covered).
 std::string per_modality(const Args& a, const std::string& key, const std::string& m, const std::string& fallback) {
@@ -133,6 +134,7 @@ models::RegviConfig config_from(const Args& a, const std::vector<std::string>& n
     md.dispersion_hyper_prior_alpha = std::stod(per_modality(a, "dispersion-hyper-prior-alpha", m, "9"));
     md.dispersion_prior_direction = per_modality(a, "dispersion-prior-direction", m, "inverse_sqrt");
     md.library_log_vars_weight = std::stod(per_modality(a, "library-log-vars-weight", m, "0.5"));
+    md.decoder_bias_multiplier = std::stod(per_modality(a, "decoder-bias-multiplier", m, "1"));
     if (a.has("library-log-means-centering-sensitivity"))
       md.centering_sensitivity = std::stod(per_modality(a, "library-log-means-centering-sensitivity", m, "1"));
     if (multimodal) {

@@ -16,6 +16,7 @@ int train_regvi(const Argv& args, bool multimodal);
 int latent_regvi(const Argv& args);
 int normalize_regvi(const Argv& args);
 int de_regvi(const Argv& args);
+int evaluate_regvi(const Argv& args);
 int cmd_latent(const Argv& args);     // cmd_latent.cpp
 int cmd_normalize(const Argv& args);  // cmd_normalize.cpp
 int cmd_info(const Argv& args);       // cmd_info.cpp

@@ -204,6 +204,7 @@ TrainConfig regvi_train_config() {
   tc.optimizer = AdamConfig::scvi();
   tc.n_epochs_kl_warmup = 400;
   tc.batch_size = 128;
+  tc.restore_best_weights = false;  // scvi-tools' early stopping keeps the last epoch's weights
   return tc;
 }
 

@@ -12,6 +12,7 @@
 
 #include "io/anndata.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/test_env.h"
 #include "tools/workflow/metrics.h"
 
 namespace cuvi::test {
@@ -26,7 +27,7 @@ class CliRegvi : public ::testing::Test {
                                  " --n-cells 600 --n-genes 120 --n-cell-types 4 --n-batches 2 --seed 3 --quiet");
     ASSERT_EQ(s.status, 0) << s.output;
     const CliResult t = run_cuvi("train regularized-scvi --data " + f("sim.h5ad") +
-                                 " --batch-key batch --n-hidden 32 --n-latent 6 --max-epochs 60 --n-epochs-kl-warmup 20"
+                                 " --batch-key batch --n-hidden 32 --n-latent 6 --max-epochs 40 --n-epochs-kl-warmup 20"
                                  " --batch-size 64 --device cpu --threads 2 --out " + f("m.cuvi"));
     ASSERT_EQ(t.status, 0) << t.output;
     train_output = t.output;
@@ -44,7 +45,7 @@ std::filesystem::path CliRegvi::dir;
 std::string CliRegvi::train_output;
 
 TEST_F(CliRegvi, LatentSeparatesSimulatedCellTypes) {
-  EXPECT_NE(train_output.find("trained AmbientRegularizedSCVI: 60 epochs"), std::string::npos) << train_output;
+  EXPECT_NE(train_output.find("trained AmbientRegularizedSCVI: 40 epochs"), std::string::npos) << train_output;
   const CliResult l = run_cuvi("latent --model " + f("m.cuvi") + " --data " + f("sim.h5ad") + " --out " +
                                f("lat.h5ad") + " --device cpu --quiet");
   ASSERT_EQ(l.status, 0) << l.output;
@@ -165,6 +166,22 @@ TEST_F(CliRegvi, MultimodalConcatenationOnSimulatedMultiome) {
   EXPECT_EQ(se.status, 1);
   EXPECT_NE(se.output.find("single_encoder takes no continuous covariates"), std::string::npos) << se.output;
   EXPECT_FALSE(std::filesystem::exists(f("se.cuvi")));
+}
+
+// A real .h5mu (muon's tiny RNA + ATAC test file): the modalities read by name, latent slices written.
+TEST_F(CliRegvi, MultimodalReadsAnH5mu) {
+  CUVI_DATA_FILE_OR_SKIP(h5mu, "multiome-pbmc-muon-tiny/test_rna_atac.h5mu");
+  const CliResult t = run_cuvi("train regularized-multimodal --data " + h5mu +
+                               " --n-hidden 16 --n-latent 3 --max-epochs 1 --device cpu --out " + f("tiny.cuvi"));
+  ASSERT_EQ(t.status, 0) << t.output;
+  ASSERT_EQ(run_cuvi("latent --model " + f("tiny.cuvi") + " --data " + h5mu + " --out " + f("tiny_lat.h5ad") +
+                     " --device cpu --quiet").status, 0);
+  const io::AnnDataFile lat = io::AnnDataFile::open(f("tiny_lat.h5ad"));
+  int64_t d = 0;
+  const std::vector<float> z = lat.read_obsm("X_latent_joint", &d);
+  EXPECT_EQ(d, 6);
+  EXPECT_EQ(int64_t(z.size()), lat.n_obs() * 6);
+  for (float v : z) ASSERT_TRUE(std::isfinite(v));
 }
 
 TEST_F(CliRegvi, BadInputIsOneLineAndNonZero) {

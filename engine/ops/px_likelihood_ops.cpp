@@ -106,7 +106,10 @@ std::vector<TestCase> tests() {
              {counts(20000), uniform(-2, 2), uniform(7, 11.5), uniform(-3, 6), uniform(-8, 8)}, 33),
           // more genes than the CUDA forward has threads per row: several columns per thread
           tc("nb_wide", {{3, 701}, {3, 701}, {3, 1}, {701}, {}},
-             {counts(500), uniform(-4, 4), uniform(6, 10), uniform(-2, 4), absent()}, 701)};
+             {counts(500), uniform(-4, 4), uniform(6, 10), uniform(-2, 4), absent()}, 701),
+          // past the CUDA forward's switch to 1024 threads per row
+          tc("zinb_many_genes", {{2, 4100}, {2, 4100}, {2, 1}, {4100}, {2, 4100}},
+             {counts(3000), uniform(-5, 5), uniform(8, 11), uniform(-2, 4), uniform(-5, 5)}, 4100)};
 }
 
 std::vector<TestCase> bench() {

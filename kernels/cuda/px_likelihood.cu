@@ -8,7 +8,9 @@
 namespace cuvi::cuda {
 namespace {
 
-constexpr int kRowThreads = 256;  // forward: threads per row
+// Forward: one block per row, 256 threads, or 1024 where genes are many (few rows then fill the device).
+constexpr int kRowThreads = 1024;  // the largest block; shared arrays sized for it
+constexpr int kWideGenes = 4096;
 constexpr int kColThreads = 128;  // backward: columns per block
 
 // (max, sum of exp(v - max)) pairs, merged without NaN from empty parts (sum 0).
@@ -141,7 +143,8 @@ void px_log_prob_fwd(cudaStream_t s, const float* x, const float* logits, const 
                      bool r_full, const float* pi, float eps, float* ll, float* g_logits, float* g_log_theta,
                      float* g_pi, float* g_library, int64_t N, int64_t G) {
   if (N <= 0) return;
-  px_fwd_kernel<<<static_cast<unsigned>(N), kRowThreads, 0, s>>>(x, logits, library, px_r, r_full, pi, eps, ll,
+  const int threads = G >= kWideGenes ? kRowThreads : 256;
+  px_fwd_kernel<<<static_cast<unsigned>(N), threads, 0, s>>>(x, logits, library, px_r, r_full, pi, eps, ll,
                                                                 g_logits, g_log_theta, g_pi, g_library, G);
   check_launch("px_log_prob forward");
 }

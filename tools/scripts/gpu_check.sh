@@ -84,10 +84,10 @@ if [ "$build_ok" = 1 ] && [ -x "$bench" ]; then
     step_filter='^step/(cuda|cuda_graph)(_pipelined)?/scvi_N(128|1024)_G(2000|20000)_H128$'
   fi
   phase bench_ops 60 "$out/bench_ops.log" env CUVI_BENCH_TINY=$([ "$bench_shapes" = tiny ] && echo 1 || echo 0) \
-    "$bench" --benchmark_filter="$ops_filter" --benchmark_min_time=0.05s --benchmark_format=json \
+    "$bench" --benchmark_filter="$ops_filter" --benchmark_min_time=0.05 --benchmark_out_format=json \
     --benchmark_out="$out/bench_ops.json"
   phase bench_step 120 "$out/bench_step.log" env CUVI_BENCH_TINY=$([ "$bench_shapes" = tiny ] && echo 1 || echo 0) \
-    "$bench" --benchmark_filter="$step_filter" --benchmark_min_time=0.2s --benchmark_format=json \
+    "$bench" --benchmark_filter="$step_filter" --benchmark_min_time=0.2 --benchmark_out_format=json \
     --benchmark_out="$out/bench_step.json"
 fi
 

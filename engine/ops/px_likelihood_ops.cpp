@@ -11,7 +11,8 @@ namespace cuvi::ops {
 namespace {
 
 // Inputs: x (N,G) counts, logits (N,G), library (N,1) or (N) log library, px_r (N,G) or (G) log theta,
-// pi (N,G) dropout logits (optional: absent = NB). Output ll (N). Params: f0 eps (0 selects scvi's 1e-8).
+// pi (N,G) dropout logits (optional: absent = NB). Output ll (N). Params: f0 eps (0 selects scvi's 1e-8),
+// i0 = 1: value only (evaluation: no gradients saved, and no backward allowed).
 // Aux: 0 g_logits (N,G), 1 g_log_theta (N,G), 2 g_pi (N,G) or (1), 3 g_library (N).
 void shapes(const Tensor* in, const OpParams& p, OpShapes* s) {
   const char* op = "px_log_prob";
@@ -39,6 +40,7 @@ void shapes(const Tensor* in, const OpParams& p, OpShapes* s) {
   CUVI_CHECK(r_full || (in[3].ndim() == 1 && in[3].dim(0) == G),
              std::string(op) + ": px_r must be " + grid + " or (" + std::to_string(G) + "), got " + in[3].shape.str());
   CUVI_CHECK(p.f[0] >= 0, std::string(op) + ": eps (f0) must be >= 0, got " + std::to_string(p.f[0]));
+  CUVI_CHECK(p.i[0] == 0 || p.i[0] == 1, std::string(op) + ": i0 must be 0 (gradients) or 1 (value only)");
   s->out[0] = fspec({N});
   s->aux[0] = fspec({N, G});
   s->aux[1] = fspec({N, G});
@@ -49,14 +51,20 @@ void shapes(const Tensor* in, const OpParams& p, OpShapes* s) {
 double eps_of(const OpParams& p) { return p.f[0] > 0 ? p.f[0] : 1e-8; }
 bool r_full(const OpIO& io) { return io.in[3].ndim() == 2; }
 
+bool value_only(const OpIO& io) { return io.p->i[0] == 1; }
+void expect_gradients_saved(const OpIO& io) {
+  CUVI_CHECK(!value_only(io), "px_log_prob: backward of a forward run without gradients (i0 = 1)");
+}
+
 template <class T>
 void fwd_cpu(const OpIO& io) {
   cpu::px_log_prob_fwd<T>(in_ptr<T>(io, 0), in_ptr<T>(io, 1), in_ptr<T>(io, 2), in_ptr<T>(io, 3), r_full(io),
-                          in_ptr<T>(io, 4), eps_of(*io.p), out_ptr<T>(io, 0), aux_ptr<T>(io, 0), aux_ptr<T>(io, 1),
-                          aux_ptr<T>(io, 2), aux_ptr<T>(io, 3), io.in[0].dim(0), io.in[0].dim(1));
+                          in_ptr<T>(io, 4), eps_of(*io.p), !value_only(io), out_ptr<T>(io, 0), aux_ptr<T>(io, 0),
+                          aux_ptr<T>(io, 1), aux_ptr<T>(io, 2), aux_ptr<T>(io, 3), io.in[0].dim(0), io.in[0].dim(1));
 }
 template <class T>
 void bwd_cpu(const OpIO& io) {
+  expect_gradients_saved(io);
   cpu::px_log_prob_bwd<T>(dout_ptr<T>(io, 0), aux_ptr<T>(io, 0), aux_ptr<T>(io, 1), aux_ptr<T>(io, 2),
                           aux_ptr<T>(io, 3), r_full(io), din_ptr<T>(io, 1), din_ptr<T>(io, 2), din_ptr<T>(io, 3),
                           io.in[4].defined() ? din_ptr<T>(io, 4) : nullptr, acc(io, 1), acc(io, 2), acc(io, 3),
@@ -66,10 +74,11 @@ void bwd_cpu(const OpIO& io) {
 void fwd_cuda(const OpIO& io) {
   cuda::px_log_prob_fwd(stream(io), in_ptr<float>(io, 0), in_ptr<float>(io, 1), in_ptr<float>(io, 2),
                         in_ptr<float>(io, 3), r_full(io), in_ptr<float>(io, 4), static_cast<float>(eps_of(*io.p)),
-                        out_ptr<float>(io, 0), aux_ptr<float>(io, 0), aux_ptr<float>(io, 1), aux_ptr<float>(io, 2),
+                        !value_only(io), out_ptr<float>(io, 0), aux_ptr<float>(io, 0), aux_ptr<float>(io, 1), aux_ptr<float>(io, 2),
                         aux_ptr<float>(io, 3), io.in[0].dim(0), io.in[0].dim(1));
 }
 void bwd_cuda(const OpIO& io) {
+  expect_gradients_saved(io);
   cuda::px_log_prob_bwd(stream(io), dout_ptr<float>(io, 0), aux_ptr<float>(io, 0), aux_ptr<float>(io, 1),
                         aux_ptr<float>(io, 2), aux_ptr<float>(io, 3), r_full(io), din_ptr<float>(io, 1),
                         din_ptr<float>(io, 2), din_ptr<float>(io, 3),

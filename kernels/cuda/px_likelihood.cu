@@ -32,7 +32,7 @@ __device__ __forceinline__ void merge_max_sum(float& m, float& s, float m2, floa
 __global__ void __launch_bounds__(kRowThreads)
     px_fwd_kernel(const float* __restrict__ x, const float* __restrict__ logits, const float* __restrict__ library,
                   const float* __restrict__ px_r, bool r_full, const float* __restrict__ pi, float eps,
-                  float* __restrict__ ll, float* __restrict__ g_logits, float* __restrict__ g_log_theta,
+                  bool want_grad, float* __restrict__ ll, float* __restrict__ g_logits, float* __restrict__ g_log_theta,
                   float* __restrict__ g_pi, float* __restrict__ g_library, int64_t G) {
   __shared__ float sh_a[kRowThreads];
   __shared__ float sh_b[kRowThreads];
@@ -67,7 +67,7 @@ __global__ void __launch_bounds__(kRowThreads)
       e_ll = z.ll;
       e_a = z.mu_dmu;
       e_th = z.th_dth;
-      g_pi[row + j] = z.d_pi;
+      if (want_grad) g_pi[row + j] = z.d_pi;
     } else {
       const LikfNb z = likf_nb(x[row + j], mu, theta, eps);
       e_ll = z.ll;
@@ -76,8 +76,10 @@ __global__ void __launch_bounds__(kRowThreads)
     }
     ll_sum += e_ll;
     A += e_a;
-    g_logits[row + j] = e_a;
-    g_log_theta[row + j] = e_th;
+    if (want_grad) {
+      g_logits[row + j] = e_a;
+      g_log_theta[row + j] = e_th;
+    }
   }
   sh_a[threadIdx.x] = ll_sum;
   sh_b[threadIdx.x] = A;
@@ -92,8 +94,9 @@ __global__ void __launch_bounds__(kRowThreads)
   const float A_row = sh_b[0];
   if (threadIdx.x == 0) {
     ll[n] = sh_a[0];
-    g_library[n] = A_row;
+    if (want_grad) g_library[n] = A_row;
   }
+  if (!want_grad) return;
   // d ll / d logit_j = a_j - px_scale_j A (the softmax Jacobian); each thread revisits its own columns.
   for (int64_t j = threadIdx.x; j < G; j += blockDim.x) {
     const float scale = expf(lr[j] - mx) / S;
@@ -140,11 +143,11 @@ __global__ void __launch_bounds__(kColThreads)
 }  // namespace
 
 void px_log_prob_fwd(cudaStream_t s, const float* x, const float* logits, const float* library, const float* px_r,
-                     bool r_full, const float* pi, float eps, float* ll, float* g_logits, float* g_log_theta,
+                     bool r_full, const float* pi, float eps, bool want_grad, float* ll, float* g_logits, float* g_log_theta,
                      float* g_pi, float* g_library, int64_t N, int64_t G) {
   if (N <= 0) return;
   const int threads = G >= kWideGenes ? kRowThreads : 256;
-  px_fwd_kernel<<<static_cast<unsigned>(N), threads, 0, s>>>(x, logits, library, px_r, r_full, pi, eps, ll,
+  px_fwd_kernel<<<static_cast<unsigned>(N), threads, 0, s>>>(x, logits, library, px_r, r_full, pi, eps, want_grad, ll,
                                                                 g_logits, g_log_theta, g_pi, g_library, G);
   check_launch("px_log_prob forward");
 }

@@ -16,6 +16,7 @@ void px_log_prob_fwd(cudaStream_t s,
                      bool r_full,
                      const float* pi,  // (N, G) or null
                      float eps,
+                     bool want_grad,      // false: ll only, the gradient buffers are not touched
                      float* ll,           // (N)
                      float* g_logits,     // (N, G)
                      float* g_log_theta,  // (N, G)

@@ -118,9 +118,11 @@ ScviOutputs ScviModule::forward(Graph& g, const ScviInputs& in, const ScviForwar
   if (!opt.compute_loss) return o;
 
   // Loss.
-  if (fused)
-    o.log_lik = g.apply("px_log_prob", {in.x, d.px_logits, o.library, log_th, zi ? d.px_dropout : kNoTensor},
-                        params_f({1e-8}));
+  if (fused) {
+    OpParams p = params_f({1e-8});
+    p.i[0] = g.training ? 0 : 1;  // evaluation: the value only, no gradients saved
+    o.log_lik = g.apply("px_log_prob", {in.x, d.px_logits, o.library, log_th, zi ? d.px_dropout : kNoTensor}, p);
+  }
   else
     o.log_lik = g.apply("poisson_log_prob", {in.x, o.px_rate});
   o.kl_z = g.apply("kl_normal", {o.qz_m, o.qz_v, kNoTensor, kNoTensor});

@@ -5,43 +5,45 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <string>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "engine/trainer.h"
-#include "kernels/common/philox.h"
 #include "models/scvi/scvi_model.h"
+#include "tools/workflow/simulate.h"
 
 namespace cuvi {
 namespace {
 
-// A synthetic CSR count matrix: ~20% non-zeros with small counts, 2 batches.
+// Counts as scRNA-seq has them (the data simulator, tools/workflow/simulate.h): negative binomial per gene
+// around cell-type profiles, library sizes log-normal around 1e4 UMIs (about 1e3..1e5), so the heavy genes
+// of deep cells reach counts in the thousands and the likelihood's large-count paths are timed too.
 struct SyntheticData {
-  std::vector<int64_t> indptr;
-  std::vector<int32_t> indices;
-  std::vector<float> data;
+  io::CsrMatrix counts;
   CellTable cells;
-  int64_t n_cells, n_genes;
-  SyntheticData(int64_t cells, int64_t genes) : n_cells(cells), n_genes(genes) {
-    indptr.push_back(0);
-    for (int64_t i = 0; i < cells; ++i) {
-      for (int64_t g = 0; g < genes; ++g) {
-        const double u = philox_uniform(1, 0, 0, uint64_t(i * genes + g));
-        if (u < 0.2) {
-          indices.push_back(int32_t(g));
-          data.push_back(float(1 + int(u * 40)));
-        }
-      }
-      indptr.push_back(int64_t(data.size()));
-      this->cells.batch.push_back(int32_t(i % 2));
-      this->cells.labels.push_back(0);
-      this->cells.codes.push_back(int32_t(i % 2));
+  int64_t max_count = 0;
+  SyntheticData(int64_t n_cells, int64_t n_genes) {
+    workflow::SimulationConfig c;
+    c.n_cells = n_cells;
+    c.n_genes = n_genes;
+    c.library_median = 1e4;
+    c.library_sd = 1.0;
+    c.seed = 1;
+    counts = workflow::simulate(c).counts;
+    for (float v : counts.data) max_count = std::max<int64_t>(max_count, int64_t(v));
+    for (int64_t i = 0; i < n_cells; ++i) {
+      cells.batch.push_back(int32_t(i % 2));
+      cells.labels.push_back(0);
+      cells.codes.push_back(int32_t(i % 2));
     }
-    this->cells.n_codes = 1;
+    cells.n_codes = 1;
   }
-  CsrView view() const { return CsrView{indptr.data(), indices.data(), data.data(), n_cells, n_genes}; }
+  CsrView view() const { return counts; }
 };
 
 // The matrices are the same for every variant of a shape: built once.
@@ -124,13 +126,15 @@ void train_steps(benchmark::State& state, bool cuda, Mode mode, bool sync_each_s
   backend->synchronize();
   state.counters["cells/s"] = benchmark::Counter(double(cells), benchmark::Counter::kIsRate);
   state.counters["nodes"] = double(tape.n_nodes());
-  if (cuda) state.counters["launches/step"] = double(launches);
+  state.counters["max_count"] = double(d.max_count);
+  if (cuda) state.counters["graph_nodes"] = double(launches);  // operations one step enqueues
 }
 
 // Batch 128 and 1024, genes 2000 and 20000, hidden 128 and 512. CUDA runs each shape four ways: op by op
 // (cuda) or as one replayed step graph (cuda_graph), each either waiting for the device after every step
 // (the latency of one step) or only at epoch starts as the trainer does (_pipelined: host launches overlap
-// the device). Counters: cells/s, tape nodes, and launches/step (the operations one step enqueues).
+// the device). Counters: cells/s, tape nodes, graph_nodes (the operations one step enqueues: the captured
+// step graph's node count) and max_count (the largest count in the data).
 int register_steps() {
   struct Variant {
     bool cuda;
@@ -143,10 +147,17 @@ int register_steps() {
                               {true, Mode::Eager, false, "cuda_pipelined"},
                               {true, Mode::Graph, false, "cuda_graph_pipelined"},
                               {false, Mode::Eager, true, "cpu"}};
+  // CUVI_BENCH_TINY=1: one small shape only (B 32, G 200, H 32), for running the harness on the CUDA
+  // emulator (tools/scripts/gpu_check.sh with CUVI_GPU_CHECK_EMULATOR=1).
+  const char* tiny_env = std::getenv("CUVI_BENCH_TINY");
+  const bool tiny = tiny_env && std::string(tiny_env) == "1";
+  const std::vector<int64_t> batches = tiny ? std::vector<int64_t>{32} : std::vector<int64_t>{128, 1024};
+  const std::vector<int64_t> gene_counts = tiny ? std::vector<int64_t>{200} : std::vector<int64_t>{2000, 20000};
+  const std::vector<int64_t> widths = tiny ? std::vector<int64_t>{32} : std::vector<int64_t>{128, 512};
   for (const Variant& v : variants)
-    for (int64_t batch : {128, 1024})
-      for (int64_t genes : {2000, 20000})
-        for (int64_t hidden : {128, 512}) {
+    for (int64_t batch : batches)
+      for (int64_t genes : gene_counts)
+        for (int64_t hidden : widths) {
           if (!v.cuda && (batch > 128 || genes > 2000)) continue;  // the CPU path at the small shapes only
           const std::string name = std::string("step/") + v.name + "/scvi_N" + std::to_string(batch) + "_G" +
                                    std::to_string(genes) + "_H" + std::to_string(hidden);

@@ -22,6 +22,9 @@ Adam::Adam(Backend& backend, ParamStore& params, const AdamConfig& config)
     for (const ParamEntry& e : params.entries()) n_trainable += e.trainable;
     m_segments_dev = DeviceBuffer(backend, std::max<size_t>(1, 2 * n_trainable) * sizeof(int64_t));
     if (config.fixed_lr) m_lr_dev = DeviceBuffer(backend, sizeof(double));
+    m_ticket_dev = DeviceBuffer(backend, sizeof(uint64_t));
+    const uint64_t zero = 0;
+    backend.upload(m_ticket_dev.data(), &zero, sizeof zero);
   }
   set_lr(config.lr);
 }
@@ -101,7 +104,8 @@ void Adam::step(bool advance_step) {
     cuda::adam_step(static_cast<cudaStream_t>(ctx.stream), h, m_params.flat_params(), m_params.flat_grads(),
                     m_params.flat_m(), m_params.flat_v(), static_cast<const int64_t*>(m_segments_dev.data()), n_seg,
                     m_max_segment, m_config.fixed_lr ? static_cast<const double*>(m_lr_dev.data()) : &s->lr,
-                    &s->step, &s->clip_scale, &s->grad_norm, ctx.workspace, ctx.workspace_bytes, advance_step);
+                    &s->step, &s->clip_scale, &s->grad_norm, ctx.workspace, ctx.workspace_bytes,
+                    advance_step ? static_cast<unsigned*>(m_ticket_dev.data()) : nullptr);
   } catch (const std::runtime_error& e) {
     fail(e.what());
   }

@@ -57,6 +57,7 @@ class Adam {
   uint64_t m_table_version = 0;
   DeviceBuffer m_segments_dev;  // (2 * trainable entries) on CUDA: room for any segment table
   DeviceBuffer m_lr_dev;        // (1) double on CUDA with fixed_lr
+  DeviceBuffer m_ticket_dev;    // (1) u32 on CUDA, 0 between steps: the Adam launch's finished-block count
 };
 
 }  // namespace cuvi

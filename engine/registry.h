@@ -64,6 +64,7 @@ enum class Gen : uint8_t {
   Probs,           // U(a, b) clipped into (0, 1)
   Binary,          // 0/1 floats with P(1) = a
   Constant,        // all equal to a
+  UniformF64,      // U(a, b) in an f64 tensor whatever the run's float type (double accumulators)
 };
 struct GenSpec {
   Gen kind = Gen::Uniform;
@@ -78,6 +79,7 @@ inline GenSpec probs(double a = 0.01, double b = 0.99) { return {Gen::Probs, a, 
 inline GenSpec binary(double p = 0.5) { return {Gen::Binary, p, 0}; }
 inline GenSpec constant(double v) { return {Gen::Constant, v, 0}; }
 inline GenSpec absent() { return {Gen::Absent, 0, 0}; }
+inline GenSpec uniform_f64(double a, double b) { return {Gen::UniformF64, a, b}; }
 
 struct TestCase {
   std::string label;

@@ -224,7 +224,7 @@ size_t plan_step_bytes(Backend& backend, TrainableModel& model, DeviceDataset& d
 }
 
 Trainer::Trainer(Backend& backend, TrainableModel& model, DeviceDataset& data, const TrainConfig& config)
-    : m_backend(backend), m_model(model), m_data(data), m_config(config), m_acc(backend, 8 * sizeof(float)) {
+    : m_backend(backend), m_model(model), m_data(data), m_config(config), m_acc(backend, 8 * sizeof(double)) {
   CUVI_CHECK(config.batch_size > 0, "--batch-size must be positive");
 }
 
@@ -242,8 +242,8 @@ void Trainer::drop_graphs() {
 bool Trainer::record_step(int64_t b, bool training, bool capturing) {
   Tape& tape = *m_tape;
   const Device dev = m_backend.device();
-  Tensor acc(m_acc.data(), DType::F32, dev, Shape{4});
-  Tensor acc_loss(static_cast<float*>(m_acc.data()) + 4, DType::F32, dev, Shape{4});
+  Tensor acc(m_acc.data(), DType::F64, dev, Shape{4});
+  Tensor acc_loss(static_cast<double*>(m_acc.data()) + 4, DType::F64, dev, Shape{4});
   tape.begin_step();
   const MiniBatch mb = m_data.batch(b, m_arena);
   const StepTensors st = m_model.record(tape, mb, training);
@@ -360,7 +360,7 @@ bool Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t
       }
     }
   }
-  float host[8];
+  double host[8];
   m_backend.download(host, m_acc.data(), sizeof(host));
   sums.assign(host, host + 3);
   loss_sum = host[4];

@@ -1,6 +1,7 @@
 // Op "accumulate_sums": acc[k] += sum(v_k) for up to four per-cell vectors, on the device, so a
 // trainer reads epoch metrics once per epoch instead of syncing every step.
-// Inputs: v0..v3 (any length) optional, acc (4) updated in place. No outputs, no gradient.
+// Inputs: v0..v3 (any length) optional, acc (4) f64 updated in place (an epoch's sums are too long for
+// float: 1M cells of ~1e3 each leave float's 24 bits). No outputs, no gradient.
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/metrics.h"
 #ifndef CUVI_CPU_ONLY
@@ -15,6 +16,7 @@ void shapes(const Tensor* in, const OpParams&, OpShapes*) {
     if (in[k].defined()) expect_rank("accumulate_sums", "vector", in[k], 1);
   expect_rank("accumulate_sums", "acc", in[4], 1);
   CUVI_CHECK(in[4].dim(0) == 4, "accumulate_sums: acc must hold 4 values");
+  CUVI_CHECK(in[4].dtype == DType::F64, std::string("accumulate_sums: acc must be f64, got ") + dtype_name(in[4].dtype));
 }
 
 int64_t length(const Tensor* in) {
@@ -32,7 +34,7 @@ void fwd_cpu(const OpIO& io) {
     v[k] = in_ptr<T>(io, k);
     len[k] = v[k] ? io.in[k].dim(0) : 0;
   }
-  cpu::accumulate_sums<T>(v, len, io.in[4].ptr<T>());
+  cpu::accumulate_sums<T>(v, len, io.in[4].ptr<double>());
 }
 
 #ifndef CUVI_CPU_ONLY
@@ -42,7 +44,7 @@ void fwd_cuda(const OpIO& io) {
     v.v[k] = in_ptr<float>(io, k);
     v.n[k] = v.v[k] ? io.in[k].dim(0) : 0;
   }
-  cuda::accumulate_sums(stream(io), v, io.in[4].ptr<float>());
+  cuda::accumulate_sums(stream(io), v, io.in[4].ptr<double>());
 }
 #endif
 
@@ -65,12 +67,14 @@ void register_metric_ops(Registry& r) {
   d.bytes = bytes;
   d.test_cases = [] {
     return std::vector<TestCase>{
-        {"three", {{131}, {131}, {1}, {}, {4}}, {uniform(), uniform(0, 5), loguniform(1, 1e3), absent(), uniform()}, {}, 131},
-        {"one", {{1}, {}, {}, {}, {4}}, {uniform(), absent(), absent(), absent(), uniform()}, {}, 1}};
+        {"three", {{131}, {131}, {1}, {}, {4}}, {uniform(), uniform(0, 5), loguniform(1, 1e3), absent(), uniform_f64(-1, 1)}, {}, 131},
+        {"one", {{1}, {}, {}, {}, {4}}, {uniform(), absent(), absent(), absent(), uniform_f64(-1, 1)}, {}, 1},
+        // small sums onto a large total: a float accumulator would drop them (ulp(2^30) = 128)
+        {"onto_large_total", {{37}, {}, {}, {}, {4}}, {uniform(0, 1), absent(), absent(), absent(), uniform_f64(1.07e9, 1.08e9)}, {}, 37}};
   };
   d.bench_cases = [] {
     return std::vector<TestCase>{{"N1024", {{1024}, {1024}, {1024}, {1024}, {4}},
-                                  {uniform(), uniform(), uniform(), uniform(), uniform()}, {}, 1024}};
+                                  {uniform(), uniform(), uniform(), uniform(), uniform_f64(-1, 1)}, {}, 1024}};
   };
   d.tol = Tol::Reduction;
   d.grad_check = false;

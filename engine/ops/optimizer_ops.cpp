@@ -40,7 +40,7 @@ void fwd_cuda(const OpIO& io) {
   cuda::AdamHyper h{p.f[1], p.f[2], p.f[3], p.f[4], 0.0, p.i[0] != 0};
   cuda::adam_step(stream(io), h, io.in[0].ptr<float>(), io.in[1].ptr<float>(), io.in[2].ptr<float>(),
                   io.in[3].ptr<float>(), table, 1, n, &s->lr, &s->step, &s->clip_scale, &s->grad_norm,
-                  io.ctx->workspace, io.ctx->workspace_bytes, false);
+                  io.ctx->workspace, io.ctx->workspace_bytes, nullptr);
 }
 #endif
 

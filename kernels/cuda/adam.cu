@@ -1,5 +1,5 @@
 // CUDA fused optimizer: clipping norm in two deterministic stages, then one Adam launch with a
-// 2-D grid (x: elements of a segment, y: segment), then the step counter advances on the device.
+// 2-D grid (x: elements of a segment, y: segment) whose last block to finish advances the step counter.
 #include "kernels/common/adam.h"
 #include "kernels/cuda/adam.h"
 #include "kernels/cuda/check.h"
@@ -48,12 +48,19 @@ __global__ void norm_finish_kernel(const double* __restrict__ partials, int n, d
   }
 }
 
+// Thread 0 of each block derives the step's constants (the two double pow of the bias corrections) into
+// shared memory; every thread of the block uses them. With a ticket, the last block to finish (counted
+// on *ticket, which it resets to 0) advances *step: every block has read the step before it counts itself.
 __global__ void adam_kernel(AdamHyper h, float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
                             float* __restrict__ v, const int64_t* __restrict__ segments, const double* lr,
-                            const int64_t* step, const double* clip_scale) {
+                            int64_t* step, const double* clip_scale, unsigned* ticket) {
+  __shared__ AdamConstants sc[1];
+  if (threadIdx.x == 0)
+    sc[0] = adam_constants(*lr, h.beta1, h.beta2, h.eps, h.weight_decay, h.decoupled, *step + 1,
+                           h.max_norm > 0 ? *clip_scale : 1.0);
+  __syncthreads();
+  const AdamConstants c = sc[0];
   const int64_t start = segments[2 * blockIdx.y], n = segments[2 * blockIdx.y + 1];
-  const AdamConstants c = adam_constants(*lr, h.beta1, h.beta2, h.eps, h.weight_decay, h.decoupled, *step + 1,
-                                         h.max_norm > 0 ? *clip_scale : 1.0);
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t j = start + i;
     float pj = p[j], mj = m[j], vj = v[j];
@@ -61,6 +68,14 @@ __global__ void adam_kernel(AdamHyper h, float* __restrict__ p, const float* __r
     p[j] = pj;
     m[j] = mj;
     v[j] = vj;
+  }
+  if (!ticket) return;
+  if (threadIdx.x == 0) {
+    __threadfence();
+    if (atomicAdd(ticket, 1u) == gridDim.x * gridDim.y - 1) {
+      *step += 1;
+      *ticket = 0;
+    }
   }
 }
 
@@ -76,7 +91,7 @@ __global__ void single_segment_kernel(int64_t* table, int64_t n) {
 void adam_step(cudaStream_t s, const AdamHyper& h, float* p, const float* g, float* m, float* v,
                const int64_t* segments, int64_t n_segments, int64_t max_segment_len, const double* lr, int64_t* step,
                double* clip_scale, double* grad_norm, void* workspace, size_t workspace_bytes,
-               bool advance_step) {
+               unsigned* step_ticket) {
   if (n_segments > 0 && h.max_norm > 0) {
     if (workspace_bytes < kNormBlocks * sizeof(double))
       throw std::runtime_error("adam_step: workspace too small for the norm partials");
@@ -89,10 +104,9 @@ void adam_step(cudaStream_t s, const AdamHyper& h, float* p, const float* g, flo
   if (n_segments > 0) {
     if (n_segments > 65535) throw std::runtime_error("adam_step: more than 65535 parameter segments");
     dim3 grid(grid_for(max_segment_len, kThreads, 4096), unsigned(n_segments));
-    adam_kernel<<<grid, kThreads, 0, s>>>(h, p, g, m, v, segments, lr, step, clip_scale);
+    adam_kernel<<<grid, kThreads, 0, s>>>(h, p, g, m, v, segments, lr, step, clip_scale, step_ticket);
     check_launch("adam");
-  }
-  if (advance_step) {
+  } else if (step_ticket) {  // nothing to update: the counter still advances
     advance_step_kernel<<<1, 1, 0, s>>>(step);
     check_launch("advance step");
   }

@@ -14,11 +14,12 @@ struct AdamHyper {
 
 // scalars: device pointers into StepScalars (lr, step, clip_scale, grad_norm).
 // segments: device (S, 2) [start, length]; workspace: >= 4 KiB of device scratch.
-// advance_step: increment *step after the update (the optimizer does; the registry op does not).
+// step_ticket: device counter (0 between launches) with which the Adam launch's last block increments
+// *step after the update (the optimizer passes one; the registry op passes null: no increment).
 void adam_step(cudaStream_t s, const AdamHyper& h, float* p, const float* g, float* m, float* v,
                const int64_t* segments, int64_t n_segments, int64_t max_segment_len, const double* lr,
                int64_t* step, double* clip_scale, double* grad_norm, void* workspace, size_t workspace_bytes,
-               bool advance_step);
+               unsigned* step_ticket);
 
 // Writes the one-segment table [0, n] into device memory (2 int64) on the stream, without a host copy.
 void adam_single_segment(cudaStream_t s, int64_t* table, int64_t n);

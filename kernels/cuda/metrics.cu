@@ -7,7 +7,7 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__global__ void accumulate_sums_kernel(MetricVectors v, float* acc) {
+__global__ void accumulate_sums_kernel(MetricVectors v, double* acc) {
   const float* x = v.v[blockIdx.x];
   if (!x) return;
   __shared__ double sh[kThreads];
@@ -20,12 +20,12 @@ __global__ void accumulate_sums_kernel(MetricVectors v, float* acc) {
     if (threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
     __syncthreads();
   }
-  if (threadIdx.x == 0) acc[blockIdx.x] = float(double(acc[blockIdx.x]) + sh[0]);
+  if (threadIdx.x == 0) acc[blockIdx.x] += sh[0];
 }
 
 }  // namespace
 
-void accumulate_sums(cudaStream_t s, MetricVectors v, float* acc) {
+void accumulate_sums(cudaStream_t s, MetricVectors v, double* acc) {
   accumulate_sums_kernel<<<4, kThreads, 0, s>>>(v, acc);
   check_launch("accumulate sums");
 }

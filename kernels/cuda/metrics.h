@@ -10,6 +10,6 @@ struct MetricVectors {
   const float* v[4];  // null = skip
   int64_t n[4];       // lengths
 };
-void accumulate_sums(cudaStream_t s, MetricVectors v, float* acc /*(4)*/);
+void accumulate_sums(cudaStream_t s, MetricVectors v, double* acc /*(4)*/);
 
 }  // namespace cuvi::cuda

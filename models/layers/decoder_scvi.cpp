@@ -15,11 +15,12 @@ void DecoderScvi::declare(ParamStore& ps, const std::string& prefix, const FCLay
   m_drop_b = ps.add(prefix + ".px_dropout_decoder.bias", Shape{n_genes}, Init::torch_linear(h));
 }
 
-DecoderOut DecoderScvi::forward(Graph& g, TensorId z, TensorId codes, bool want_dropout, bool want_r) const {
+DecoderOut DecoderScvi::forward(Graph& g, TensorId z, TensorId codes, bool want_dropout, bool want_r,
+                                bool want_scale) const {
   const TensorId hd = m_fc.forward(g, z, codes);
   DecoderOut o;
-  const TensorId logits = g.apply("linear", {hd, g.p(m_scale_w), g.p(m_scale_b), kNoTensor});
-  o.px_scale = g.apply("softmax_rows", {logits});
+  o.px_logits = g.apply("linear", {hd, g.p(m_scale_w), g.p(m_scale_b), kNoTensor});
+  if (want_scale) o.px_scale = g.apply("softmax_rows", {o.px_logits});
   if (want_r) o.px_r = g.apply("linear", {hd, g.p(m_r_w), g.p(m_r_b), kNoTensor});
   if (want_dropout) o.px_dropout = g.apply("linear", {hd, g.p(m_drop_w), g.p(m_drop_b), kNoTensor});
   return o;
@@ -35,9 +36,10 @@ void LinearDecoderScvi::declare(ParamStore& ps, const std::string& prefix, const
   m_dropout.declare(ps, prefix + ".px_dropout_decoder", spec);
 }
 
-DecoderOut LinearDecoderScvi::forward(Graph& g, TensorId z, TensorId codes, bool want_dropout) const {
+DecoderOut LinearDecoderScvi::forward(Graph& g, TensorId z, TensorId codes, bool want_dropout, bool want_scale) const {
   DecoderOut o;
-  o.px_scale = g.apply("softmax_rows", {m_factor.forward(g, z, codes)});
+  o.px_logits = m_factor.forward(g, z, codes);
+  if (want_scale) o.px_scale = g.apply("softmax_rows", {o.px_logits});
   if (want_dropout) o.px_dropout = m_dropout.forward(g, z, codes);
   return o;
 }

@@ -7,7 +7,8 @@
 namespace cuvi::models {
 
 struct DecoderOut {
-  TensorId px_scale = kNoTensor;    // (N, G) softmax over genes
+  TensorId px_logits = kNoTensor;   // (N, G) logits of px_scale
+  TensorId px_scale = kNoTensor;    // (N, G) softmax over genes (unless the caller fuses it into the loss)
   TensorId px_r = kNoTensor;        // (N, G) raw log-dispersion from the decoder (gene-cell only)
   TensorId px_dropout = kNoTensor;  // (N, G) zero-inflation logits
 };
@@ -16,7 +17,8 @@ class DecoderScvi {
  public:
   // n_input: latent (+ continuous covariates); fc.n_out = hidden width.
   void declare(ParamStore& ps, const std::string& prefix, const FCLayersSpec& fc, int64_t n_genes);
-  DecoderOut forward(Graph& g, TensorId z, TensorId codes, bool want_dropout, bool want_r) const;
+  DecoderOut forward(Graph& g, TensorId z, TensorId codes, bool want_dropout, bool want_r,
+                     bool want_scale = true) const;
 
  private:
   FCLayers m_fc;
@@ -26,7 +28,7 @@ class DecoderScvi {
 class LinearDecoderScvi {
  public:
   void declare(ParamStore& ps, const std::string& prefix, const FCLayersSpec& fc);
-  DecoderOut forward(Graph& g, TensorId z, TensorId codes, bool want_dropout) const;
+  DecoderOut forward(Graph& g, TensorId z, TensorId codes, bool want_dropout, bool want_scale = true) const;
   const FCLayers& factor_regressor() const { return m_factor; }
 
  private:

@@ -1,6 +1,6 @@
 // SCVI forward pass and loss. Order and constants follow scvi-multivi.md §1.3–1.5: observed
 // log library from raw counts, log1p encoder input, z = m + sqrt(v) eps, px_rate = exp(l) px_scale,
-// theta = exp(px_r), loss = mean(-log p(x|z,l) + kl_weight * KL_z + KL_l).
+// theta = exp(px_r), loss = mean(-log p(x|z,l) + kl_weight * KL_z + KL_l); NB/ZINB through px_log_prob.
 #include "models/scvi/scvi_module.h"
 
 #include <cmath>
@@ -57,16 +57,17 @@ void ScviModule::declare(ParamStore& ps) {
     m_decoder.declare(ps, "decoder", d, c.n_genes);
 }
 
-TensorId ScviModule::theta(Graph& g, const ScviInputs& in, const DecoderOut& d) const {
+// log theta = px_r: (N, G) from the decoder (gene-cell), the parameter (G) (gene), or the column of the
+// (G, B) parameter for each cell's batch / label (one_hot(code) @ px_r^T).
+TensorId ScviModule::log_theta(Graph& g, const ScviInputs& in, const DecoderOut& d) const {
   const std::string& disp = m_config.dispersion;
-  if (disp == "gene-cell") return g.apply("exp", {d.px_r});
-  if (disp == "gene") return g.apply("exp", {g.p(m_px_r)});
-  // gene-batch / gene-label: one_hot(code) @ px_r^T, i.e. the column of px_r (G, B) for each cell.
+  if (disp == "gene-cell") return d.px_r;
+  if (disp == "gene") return g.p(m_px_r);
   const TensorId code = disp == "gene-batch" ? in.dec_batch : in.labels;
   const int64_t n = g.tape.value(in.x).dim(0);
   const Tensor& x = g.tape.value(in.x);
   const TensorId empty = g.tape.input(Tensor(x.data, x.dtype, x.device, Shape{n, 0}));
-  return g.apply("exp", {g.apply("linear", {empty, g.p(m_px_r), kNoTensor, code})});
+  return g.apply("linear", {empty, g.p(m_px_r), kNoTensor, code});
 }
 
 ScviOutputs ScviModule::forward(Graph& g, const ScviInputs& in, const ScviForwardOptions& opt) const {
@@ -101,19 +102,27 @@ ScviOutputs ScviModule::forward(Graph& g, const ScviInputs& in, const ScviForwar
   TensorId d_in = o.z;
   if (in.cont != kNoTensor && c.n_continuous_cov > 0) d_in = g.apply("concat_cols", {o.z, in.cont});
   const bool zi = c.gene_likelihood == "zinb";
-  const DecoderOut d = linear ? m_linear_decoder.forward(g, d_in, in.dec_codes, zi)
-                              : m_decoder.forward(g, d_in, in.dec_codes, zi, c.dispersion == "gene-cell");
-  o.px_scale = d.px_scale;
+  // NB / ZINB losses go through the fused tail px_log_prob (softmax -> px_rate -> log-prob and all its
+  // gradients in one op); px_scale, px_rate and theta are recorded only where asked for.
+  const bool fused = opt.compute_loss && c.gene_likelihood != "poisson";
+  const bool want_px = !fused || opt.want_px;
+  const DecoderOut d = linear ? m_linear_decoder.forward(g, d_in, in.dec_codes, zi, want_px)
+                              : m_decoder.forward(g, d_in, in.dec_codes, zi, c.dispersion == "gene-cell", want_px);
   o.px_dropout = d.px_dropout;
-  o.px_rate = g.apply("mul", {d.px_scale, g.apply("exp", {o.library})});
-  if (c.gene_likelihood != "poisson") o.theta = theta(g, in, d);
+  const TensorId log_th = c.gene_likelihood != "poisson" ? log_theta(g, in, d) : kNoTensor;
+  if (want_px) {
+    o.px_scale = d.px_scale;
+    o.px_rate = g.apply("mul", {d.px_scale, g.apply("exp", {o.library})});
+    if (log_th != kNoTensor) o.theta = g.apply("exp", {log_th});
+  }
   if (!opt.compute_loss) return o;
 
   // Loss.
-  if (c.gene_likelihood == "zinb")
-    o.log_lik = g.apply("zinb_log_prob", {in.x, o.px_rate, o.theta, o.px_dropout}, params_f({1e-8}));
-  else if (c.gene_likelihood == "nb")
-    o.log_lik = g.apply("nb_log_prob", {in.x, o.px_rate, o.theta}, params_f({1e-8}));
+  if (fused) {
+    OpParams p = params_f({1e-8});
+    p.i[0] = g.training ? 0 : 1;  // evaluation: the value only, no gradients saved
+    o.log_lik = g.apply("px_log_prob", {in.x, d.px_logits, o.library, log_th, zi ? d.px_dropout : kNoTensor}, p);
+  }
   else
     o.log_lik = g.apply("poisson_log_prob", {in.x, o.px_rate});
   o.kl_z = g.apply("kl_normal", {o.qz_m, o.qz_v, kNoTensor, kNoTensor});

@@ -34,6 +34,7 @@ struct ScviOutputs {
 struct ScviForwardOptions {
   bool compute_loss = true;
   bool z_from_mean = false;  // decode from qz_m instead of a sample (no noise drawn)
+  bool want_px = false;      // with the loss: also record px_scale, px_rate and theta (parity tests)
 };
 
 class ScviModule {
@@ -50,7 +51,7 @@ class ScviModule {
   std::vector<float> loadings(const ParamStore& ps) const;
 
  private:
-  TensorId theta(Graph& g, const ScviInputs& in, const DecoderOut& d) const;
+  TensorId log_theta(Graph& g, const ScviInputs& in, const DecoderOut& d) const;
   ScviConfig m_config;
   CovariateLayout m_layout;
   Encoder m_z_encoder, m_l_encoder;

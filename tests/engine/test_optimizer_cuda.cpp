@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/optimizer.h"
+#include "engine/trainer.h"
 #include "tests/engine/ref_adam.h"
 
 namespace cuvi {
@@ -103,6 +104,51 @@ TEST(AdamCuda, AgreesWithCpuBackend) {
   ASSERT_EQ(result[0].size(), result[1].size());
   for (size_t i = 0; i < result[0].size(); ++i)
     EXPECT_NEAR(result[1][i], result[0][i], 4e-7 * (1 + std::fabs(result[0][i]))) << i;
+}
+
+// One Adam step is one launch (the bias corrections derived once per block, the step counter advanced by
+// the launch's last block), and replaying it as a graph gives the eager steps bit for bit, counter included.
+TEST(AdamCuda, StepIsOneLaunchAndReplaysBitwise) {
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  std::vector<float> result[2];
+  int64_t steps[2] = {0, 0};
+  for (int graph = 0; graph < 2; ++graph) {
+    auto b = make_cuda_backend(1);
+    ParamStore ps;
+    const int a = ps.add("a", Shape{70000}, Init::normal(0, 1));  // several blocks per segment
+    const int c = ps.add("c", Shape{64}, Init::normal(0, 1));
+    ps.allocate(*b);
+    ps.initialize(9);
+    Adam opt(*b, ps, AdamConfig::scvi());
+    for (int id : {a, c}) {
+      std::vector<float> g(ps.entry(id).shape.numel());
+      for (size_t i = 0; i < g.size(); ++i) g[i] = float(std::cos(0.7 * double(i) + id));
+      b->upload(ps.grad(id).data, g.data(), g.size() * sizeof(float));
+    }
+    opt.set_used({a, c});
+    StepGraph sg;
+    if (graph) {
+      ASSERT_TRUE(sg.capture(*b, [&] {
+        opt.step();
+        return true;
+      }));
+      EXPECT_EQ(sg.n_nodes(), 1u) << "Adam without clipping should be one launch";
+      EXPECT_EQ(b->read_scalars().step, 0);  // captured, not run
+    }
+    for (int k = 0; k < 7; ++k) {
+      if (graph)
+        sg.launch(*b);
+      else
+        opt.step();
+    }
+    steps[graph] = b->read_scalars().step;
+    for (int id : {a, c})
+      for (float x : ps.get(id)) result[graph].push_back(x);
+  }
+  EXPECT_EQ(steps[0], 7);
+  EXPECT_EQ(steps[1], 7);
+  ASSERT_EQ(result[0].size(), result[1].size());
+  for (size_t i = 0; i < result[0].size(); ++i) ASSERT_EQ(result[0][i], result[1][i]) << i;
 }
 
 }  // namespace

@@ -110,7 +110,9 @@ TEST_P(ScviFixture, ForwardLossAndGradientsMatchScviTools) {
   std::vector<HostArray> keep;
   const models::NoiseSource ns = r.noise("noise", keep);
   models::Graph g{tape, r.model->params(), true, &ns};
-  const models::ScviOutputs o = r.model->module().forward(g, r.model->inputs(tape, r.minibatch()));
+  models::ScviForwardOptions fo;
+  fo.want_px = true;  // px_scale, px_rate and theta next to the fused loss
+  const models::ScviOutputs o = r.model->module().forward(g, r.model->inputs(tape, r.minibatch()), fo);
   auto fwd = [&](const char* name) { return read_array(r.root.open(std::string("forward/") + name)); };
   EXPECT_TRUE(close(host_values(tape, o.qz_m), fwd("qz_m"), "qz_m"));
   EXPECT_TRUE(close(host_values(tape, o.qz_v), fwd("qz_v"), "qz_v"));

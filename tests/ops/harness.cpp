@@ -85,7 +85,7 @@ std::vector<HostTensor> make_inputs(const OpDef& op, const TestCase& tc, uint64_
     if (g.kind == Gen::Absent) continue;
     h.present = true;
     h.shape = tc.shapes[i];
-    h.dtype = g.kind == Gen::Codes ? DType::I32 : DType::F32;
+    h.dtype = g.kind == Gen::Codes ? DType::I32 : (g.kind == Gen::UniformF64 ? DType::F64 : DType::F32);
     h.v.resize(h.shape.numel());
     const uint32_t stream = 1000 + i;
     for (size_t k = 0; k < h.v.size(); ++k) {
@@ -94,7 +94,8 @@ std::vector<HostTensor> make_inputs(const OpDef& op, const TestCase& tc, uint64_
       double x = 0;
       switch (g.kind) {
         case Gen::Absent: break;
-        case Gen::Uniform: x = g.a + (g.b - g.a) * u; break;
+        case Gen::Uniform:
+        case Gen::UniformF64: x = g.a + (g.b - g.a) * u; break;
         case Gen::UniformNonZero: {
           x = g.a + (g.b - g.a) * u;
           if (std::fabs(x) < 0.05) x = x < 0 ? -0.05 - std::fabs(x) : 0.05 + x;

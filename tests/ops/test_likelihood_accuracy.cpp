@@ -1,6 +1,7 @@
 // Accuracy of the likelihood ops over the range users hit (counts 0..1e5, theta 1e-4..1e6, mu 1e-6..1e5,
 // logits +-50): values and gradients of the f64 CPU reference against long double references written
-// here, central differences of those references, and the limits NB->Poisson, ZINB->NB, NB == GammaPoisson.
+// here, central differences of those references, and the limits NB->Poisson, ZINB->NB, NB == GammaPoisson;
+// and the fp32 device math of the fused tail (kernels/common/likelihood_f32.h) against them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/common/likelihood.h"
+#include "kernels/common/likelihood_f32.h"
 #include "tests/ops/harness.h"
 
 namespace cuvi::test {
@@ -651,6 +654,100 @@ TEST(LikelihoodAccuracy, MixtureOfGaussiansMatchesLongDouble) {
     tr.add(r.out[0].v[n], double(ref), double(kUlps * kU * S), "row " + std::to_string(n));
   }
   report({{"mog ll", tr}});
+}
+
+// ---------------------------------------------------------------------------------------------------
+// fp32 NB / ZINB of the fused tail (likelihood_f32.h, what the CUDA training step runs) against the long
+// double NB reference and the double ZINB parts (themselves checked against long double above), on
+// fp32-exact inputs over counts 0..1e5, theta 1e-3..1e4, mu 1e-4..1e5, logits -30..30.
+//
+// Bound, derived from the evaluation: each term of the sum (a logf / log1pf / expf of an argument carrying
+// at most 3 roundings: <= 2 ulp + 3 u; lgammaf in stirlerr: <= 6 ulp on CUDA, glibc's within that, plus
+// the rounding of z + 1 seen through psi(z+1)(z+1) <= 2.5 |lgamma| for z < 10; the bd0 series and the
+// psi steps: <= 4 u) carries at most 8 u of its own magnitude, and adding up to 10 terms at most 10 u of
+// the magnitude of the sum of terms: |error| <= 18 u * scale, scale = sum |term| (reported by the
+// function itself; with |x - n p| and |theta - n q| for the rounding of n p, n q seen through bd0).
+// Gradients: a few roundings each, plus their sensitivity to the rounded t of the zero branch (|t| u).
+constexpr double kU32 = 5.9604644775390625e-08;  // 2^-24
+constexpr double kUlpsF32 = 18;
+
+// Worst error per quantity in units of u32 * scale (the bound is kUlpsF32 of them).
+struct F32Tracker {
+  std::map<std::string, std::pair<double, std::string>> worst;
+  void add(const std::string& name, double got, double ref, double scale, const std::string& at) {
+    const double err = std::fabs(got - ref), units = err / (kU32 * scale + 1e-300);
+    EXPECT_LE(err, kUlpsF32 * kU32 * scale + 1e-30) << name << " at " << at << ": got " << got << " reference " << ref
+                                                    << " scale " << scale;
+    auto& w = worst[name];
+    if (units >= w.first) w = {units, at};
+  }
+  void report() const {
+    for (const auto& [name, w] : worst)
+      std::printf("[ accuracy ] %-26s err <= %.3g u32*scale (bound %g); worst at %s\n", name.c_str(), w.first,
+                  kUlpsF32, w.second.c_str());
+  }
+};
+
+struct F32Point {
+  float x, mu, theta, pi;
+  std::string str() const {
+    char b[160];
+    std::snprintf(b, sizeof b, "x=%.9g mu=%.9g theta=%.9g pi=%.9g", x, mu, theta, pi);
+    return b;
+  }
+};
+std::vector<F32Point> f32_sweep(bool with_pi) {
+  std::vector<F32Point> v;
+  const std::vector<float> pis = with_pi ? std::vector<float>{-30.f, -5.f, 0.f, 3.f, 30.f} : std::vector<float>{0.f};
+  for (float x : {0.f, 1.f, 2.f, 3.f, 7.f, 15.f, 33.f, 100.f, 1234.f, 1e4f, 1e5f})
+    for (float th : {1e-3f, 1.3e-2f, 0.11f, 0.77f, 1.f, 3.7f, 9.99f, 10.f, 37.f, 250.f, 1e3f, 1e4f})
+      for (float mu : {1e-4f, 1.7e-2f, 0.5f, 3.f, 42.f, 999.f, 1.2e4f, 1e5f})
+        for (float pi : pis) v.push_back({x, mu, th, pi});
+  return v;
+}
+
+TEST(LikelihoodAccuracyF32, NegativeBinomialAgainstLongDouble) {
+  F32Tracker t;
+  double worst_rel_ll = 0;
+  for (const F32Point& p : f32_sweep(false)) {
+    float scale = 0;
+    const LikfNb f = likf_nb(p.x, p.mu, p.theta, 1e-8f, &scale);
+    ASSERT_TRUE(std::isfinite(f.ll) && std::isfinite(f.mu_dmu) && std::isfinite(f.th_dth)) << p.str();
+    const RefNb r = ref_nb(p.x, p.mu, p.theta, kEps);
+    t.add("f32 nb ll", f.ll, double(r.ll), scale, p.str());
+    const double err = std::fabs(f.ll - double(r.ll));
+    if (scale <= 4 * std::fabs(double(r.ll))) worst_rel_ll = std::max(worst_rel_ll, err / std::fabs(double(r.ll)));
+    const LD mu = p.mu, th = p.theta;
+    const LD mu_scale = th * mu * (LD(p.x) + mu + kEps) / ((mu + kEps) * (th + kEps + mu));
+    t.add("f32 nb mu dll/dmu", f.mu_dmu, double(mu * r.d_mu), double(mu_scale), p.str());
+    t.add("f32 nb theta dll/dtheta", f.th_dth, double(th * r.d_theta), double(th * r.theta_parts), p.str());
+  }
+  t.report();
+  std::printf("[ accuracy ] f32 nb ll: worst relative error %.3g where scale <= 4 |ll|\n", worst_rel_ll);
+  EXPECT_LT(worst_rel_ll, 4 * kUlpsF32 * kU32);
+}
+
+TEST(LikelihoodAccuracyF32, ZeroInflatedAgainstDoubleParts) {
+  F32Tracker t;
+  for (const F32Point& p : f32_sweep(true)) {
+    float scale = 0;
+    const LikfZinb f = likf_zinb(p.x, p.mu, p.theta, p.pi, 1e-8f, &scale);
+    ASSERT_TRUE(std::isfinite(f.ll) && std::isfinite(f.mu_dmu) && std::isfinite(f.th_dth) && std::isfinite(f.d_pi))
+        << p.str();
+    const ZinbParts z = zinb_parts(p.x, p.mu, p.theta, p.pi, 1e-8, true, true, true, true);
+    const double mu = p.mu, th = p.theta, tp = th + 1e-8;
+    // |t| u: the rounding of t reaches every zero-branch result through sigmoid(a) (slope <= 1/4).
+    const double tt = p.x == 0 ? std::fabs(th * std::log1p(mu / tp)) : 0.0;
+    t.add("f32 zinb ll", f.ll, z.ll, scale, p.str());
+    const double mu_scale = std::fabs(th * mu * (p.x + mu + 1e-8) / ((mu + 1e-8) * (tp + mu)));
+    t.add("f32 zinb mu dll/dmu", f.mu_dmu, mu * z.d_mu, mu_scale * (1 + tt), p.str());
+    const NbParts nb = nb_parts(p.x, mu, th, 1e-8, false, false, true);
+    const double g = p.x > 0 ? lik_digamma_diff_minus_log(th, p.x) : 0.0;
+    const double th_scale = th * (std::fabs(g) + std::fabs(nb.d_theta - g));
+    t.add("f32 zinb theta dll/dtheta", f.th_dth, th * z.d_theta, th_scale * (1 + tt), p.str());
+    t.add("f32 zinb dll/dpi", f.d_pi, z.d_pi, std::fabs(z.d_pi) + 0.25 * tt, p.str());
+  }
+  t.report();
 }
 
 TEST(LikelihoodShapes, RulesNameTheMismatch) {

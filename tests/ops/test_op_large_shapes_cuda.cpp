@@ -26,6 +26,7 @@ const Grown kGrown[] = {
     {"layernorm/per_category", {0, 3}, 1000, 1000, "per-category affine gradients over many rows"},
     {"batchnorm/training_tall", {0}, 3000, 3000, "column statistics over many row groups"},
     {"nb_log_prob/gene_theta", {0, 1}, 200, 200, "many likelihood tiles reduced into a per-gene theta gradient"},
+    {"px_log_prob/zinb_gene_theta", {0, 1, 2, 4}, 300, 300, "the per-gene px_r gradient summed over many rows"},
 };
 
 class LargeShapesCuda : public ::testing::TestWithParam<Grown> {};

@@ -116,34 +116,51 @@ SimulatedData simulate(const SimulationConfig& c) {
   m.n_rows = C;
   m.n_cols = G;
   m.indptr.assign(1, 0);
-  std::vector<double> logits(G);
-  for (int64_t i = 0; i < C; ++i) {
-    const int32_t d = int32_t(std::min<int64_t>(D - 1, int64_t(r.u(kCellDonor, i) * D)));
-    const double ut = r.u(kCellType, i);
-    int32_t t = 0;
-    while (t + 1 < T && ut > type_cdf[t]) ++t;
-    cell_type[i] = t;
-    cell_donor[i] = d;
-    const int32_t b = donor_batch[d];
-    cell_lib[i] = c.library_median * std::exp(batch_lib[b] + c.library_sd * r.n(kCellLib, i));
-    double mx = -1e300;
-    for (int64_t g = 0; g < G; ++g) {
-      logits[g] = base[g] + type_lfc[t * G + g] + batch_lfc[b * G + g] + donor_lfc[d * G + g] +
-                  (donor_cond[d] == 1 ? de_lfc[g] : 0.0);
-      mx = std::max(mx, logits[g]);
-    }
-    double z = 0;
-    for (int64_t g = 0; g < G; ++g) z += std::exp(logits[g] - mx);
-    for (int64_t g = 0; g < G; ++g) {
-      const double mu = cell_lib[i] * std::exp(logits[g] - mx) / z;
-      const PhiloxSite site{c.seed, 0, kCounts, uint64_t(i * G + g) * kDrawsPerElement};
-      const double x = sample_nb(mu, theta[g], site);
-      if (x > 0) {
-        m.indices.push_back(int32_t(g));
-        m.data.push_back(float(x));
+  // Cells are independent (counter-based draws): blocks of rows in parallel, appended in order.
+  constexpr int64_t kBlock = 1024;
+  std::vector<std::vector<int32_t>> blk_idx(kBlock);
+  std::vector<std::vector<float>> blk_val(kBlock);
+  for (int64_t i0 = 0; i0 < C; i0 += kBlock) {
+    const int64_t i1 = std::min(C, i0 + kBlock);
+#pragma omp parallel for schedule(dynamic, 8)
+    for (int64_t i = i0; i < i1; ++i) {
+      std::vector<int32_t>& idx = blk_idx[i - i0];
+      std::vector<float>& val = blk_val[i - i0];
+      idx.clear();
+      val.clear();
+      thread_local std::vector<double> logits;
+      logits.resize(G);
+      const int32_t d = int32_t(std::min<int64_t>(D - 1, int64_t(r.u(kCellDonor, i) * D)));
+      const double ut = r.u(kCellType, i);
+      int32_t t = 0;
+      while (t + 1 < T && ut > type_cdf[t]) ++t;
+      cell_type[i] = t;
+      cell_donor[i] = d;
+      const int32_t b = donor_batch[d];
+      cell_lib[i] = c.library_median * std::exp(batch_lib[b] + c.library_sd * r.n(kCellLib, i));
+      double mx = -1e300;
+      for (int64_t g = 0; g < G; ++g) {
+        logits[g] = base[g] + type_lfc[t * G + g] + batch_lfc[b * G + g] + donor_lfc[d * G + g] +
+                    (donor_cond[d] == 1 ? de_lfc[g] : 0.0);
+        mx = std::max(mx, logits[g]);
+      }
+      double z = 0;
+      for (int64_t g = 0; g < G; ++g) z += std::exp(logits[g] - mx);
+      for (int64_t g = 0; g < G; ++g) {
+        const double mu = cell_lib[i] * std::exp(logits[g] - mx) / z;
+        const PhiloxSite site{c.seed, 0, kCounts, uint64_t(i * G + g) * kDrawsPerElement};
+        const double x = sample_nb(mu, theta[g], site);
+        if (x > 0) {
+          idx.push_back(int32_t(g));
+          val.push_back(float(x));
+        }
       }
     }
-    m.indptr.push_back(int64_t(m.data.size()));
+    for (int64_t i = i0; i < i1; ++i) {
+      m.indices.insert(m.indices.end(), blk_idx[i - i0].begin(), blk_idx[i - i0].end());
+      m.data.insert(m.data.end(), blk_val[i - i0].begin(), blk_val[i - i0].end());
+      m.indptr.push_back(int64_t(m.data.size()));
+    }
   }
 
   // Tables.

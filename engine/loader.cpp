@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "engine/registry.h"
+#include "kernels/common/device_error.h"
 #include "kernels/cpu/gather.h"
 #ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/gather.h"
@@ -196,6 +197,23 @@ void DeviceDataset::begin_epoch(const std::vector<int32_t>& rows, bool shuffle, 
   }
 }
 
+void DeviceDataset::check_device_errors() {
+  if (m_backend.device() != Device::CUDA) return;  // the CPU path fails where it finds the problem
+  StepScalars s = m_backend.read_scalars();
+  const int64_t kind = s.device_error[0], value = s.device_error[1];
+  if (kind == kDeviceErrorNone) return;
+  s.device_error[0] = s.device_error[1] = 0;
+  m_backend.write_scalars(s);
+  if (kind == kDeviceErrorCursor)
+    fail("minibatch gather: the loader's cursor (position " + std::to_string(value) + " of the epoch's " +
+         std::to_string(m_epoch_n) + " rows) and the minibatch size (" + std::to_string(m_batch_size) +
+         ") run past the epoch");
+  if (kind == kDeviceErrorRow)
+    fail("minibatch gather: row index " + std::to_string(value) + " is outside the count matrix's " +
+         std::to_string(m_counts.n_rows) + " rows");
+  fail("minibatch gather: device error " + std::to_string(kind) + " (value " + std::to_string(value) + ")");
+}
+
 std::vector<int32_t> DeviceDataset::epoch_order() {
   std::vector<int32_t> v(m_epoch_n);
   if (m_epoch_n) m_backend.download(v.data(), m_epoch_rows.data(), m_epoch_n * sizeof(int32_t));
@@ -204,21 +222,25 @@ std::vector<int32_t> DeviceDataset::epoch_order() {
 
 MiniBatch DeviceDataset::gather(Arena& arena, const Tensor& csr_indptr, const Tensor& csr_indices,
                                 const Tensor& csr_data, const Tensor& local_rows, const int32_t* dataset_rows_dev,
-                                int64_t n) {
+                                int64_t n, const MiniBatch* tables) {
   const Device dev = m_backend.device();
   MiniBatch mb;
   mb.n = n;
   mb.rows = Tensor(const_cast<int32_t*>(dataset_rows_dev), DType::I32, dev, Shape{n});
   OpParams p;
   p.i[0] = m_counts.n_cols;
-  mb.x = arena.tensor(DType::F32, Shape{n, m_counts.n_cols});
+  Tensor out[3] = {arena.tensor(DType::F32, Shape{n, m_counts.n_cols}), arena.tensor(DType::F32, Shape{n, m_counts.n_cols}),
+                   arena.tensor(DType::F32, Shape{n, 1})};
+  mb.x = out[0];
+  mb.x_log1p = out[1];
+  mb.log_library = out[2];
   {
     Tensor in[4] = {csr_indptr, csr_indices, csr_data, local_rows};
     OpIO io;
     io.in = in;
     io.n_in = 4;
-    io.out = &mb.x;
-    io.n_out = 1;
+    io.out = out;
+    io.n_out = 3;
     io.p = &p;
     io.ctx = &m_backend.ctx();
     if (!arena.is_measuring()) run_forward(op("gather_csr_rows"), io);
@@ -238,6 +260,13 @@ MiniBatch DeviceDataset::gather(Arena& arena, const Tensor& csr_indptr, const Te
     if (!arena.is_measuring()) run_forward(op("gather_rows"), io);
     return out;
   };
+  if (tables) {  // gathered with the rows (resident CUDA path)
+    mb.codes = tables->codes;
+    mb.batch = tables->batch;
+    mb.labels = tables->labels;
+    mb.cont = tables->cont;
+    return mb;
+  }
   mb.codes = gather_table(m_codes, m_cells.n_codes, DType::I32);
   mb.batch = Tensor(gather_table(m_batch, 1, DType::I32).data, DType::I32, dev, Shape{n});
   mb.labels = Tensor(gather_table(m_labels, 1, DType::I32).data, DType::I32, dev, Shape{n});
@@ -250,6 +279,8 @@ MiniBatch DeviceDataset::planning_batch(int64_t n, Arena& measuring) const {
   MiniBatch mb;
   mb.n = n;
   mb.x = measuring.tensor(DType::F32, Shape{n, m_counts.n_cols});
+  mb.x_log1p = measuring.tensor(DType::F32, Shape{n, m_counts.n_cols});
+  mb.log_library = measuring.tensor(DType::F32, Shape{n, 1});
   if (m_cells.n_codes) mb.codes = measuring.tensor(DType::I32, Shape{n, m_cells.n_codes});
   mb.batch = measuring.tensor(DType::I32, Shape{n});
   mb.labels = measuring.tensor(DType::I32, Shape{n});
@@ -280,14 +311,39 @@ MiniBatch DeviceDataset::batch(int64_t b, Arena& arena) {
   if (!m_streaming) {
     // The rows come from the cursor, not from b: the same launch serves every minibatch of this size.
     const Tensor rows = arena.tensor(DType::I32, Shape{n});
+    MiniBatch tables;  // CUDA: the per-cell tables come out of the rows' launch
+    const bool with_tables = dev == Device::CUDA;
+    if (with_tables) {
+      if (m_cells.n_codes) tables.codes = arena.tensor(DType::I32, Shape{n, m_cells.n_codes});
+      tables.batch = arena.tensor(DType::I32, Shape{n});
+      tables.labels = arena.tensor(DType::I32, Shape{n});
+      if (m_cells.n_cont) tables.cont = arena.tensor(DType::F32, Shape{n, m_cells.n_cont});
+    }
     if (!arena.is_measuring()) {
       ExecContext& ctx = m_backend.ctx();
       const int32_t* epoch_rows = static_cast<const int32_t*>(m_epoch_rows.data());  // (m_epoch_n)
 #ifndef CUVI_CPU_ONLY
       if (dev == Device::CUDA) {
+        cuda::CellGather t;
+        t.R = m_counts.n_rows;
+        if (m_cells.n_codes) {
+          t.codes = static_cast<const int32_t*>(m_codes.data());
+          t.codes_out = tables.codes.ptr<int32_t>();
+          t.J = m_cells.n_codes;
+        }
+        t.batch = static_cast<const int32_t*>(m_batch.data());
+        t.batch_out = tables.batch.ptr<int32_t>();
+        t.labels = static_cast<const int32_t*>(m_labels.data());
+        t.labels_out = tables.labels.ptr<int32_t>();
+        if (m_cells.n_cont) {
+          t.cont = static_cast<const float*>(m_cont.data());
+          t.cont_out = tables.cont.ptr<float>();
+          t.C = m_cells.n_cont;
+        }
         try {
           cuda::take_batch_rows(static_cast<cudaStream_t>(ctx.stream), epoch_rows, m_epoch_n,
-                                &ctx.scalars->batch_start, rows.ptr<int32_t>(), n, m_batch_size);
+                                &ctx.scalars->batch_start, rows.ptr<int32_t>(), n, m_batch_size,
+                                ctx.scalars->device_error, t);
         } catch (const std::runtime_error& e) {
           fail(e.what());
         }
@@ -302,7 +358,8 @@ MiniBatch DeviceDataset::batch(int64_t b, Arena& arena) {
     const int64_t R = m_counts.n_rows, nnz = std::max<int64_t>(m_counts.nnz(), 1);
     return gather(arena, Tensor(m_indptr.data(), DType::I64, dev, Shape{R + 1}),
                   Tensor(m_indices.data(), DType::I32, dev, Shape{nnz}),
-                  Tensor(m_data.data(), DType::F32, dev, Shape{nnz}), rows, rows.ptr<int32_t>(), n);
+                  Tensor(m_data.data(), DType::F32, dev, Shape{nnz}), rows, rows.ptr<int32_t>(), n,
+                  with_tables ? &tables : nullptr);
   }
   const int32_t* rows_dev = static_cast<const int32_t*>(m_epoch_rows.data()) + b * m_batch_size;
   Stream& st = *m_stream;
@@ -330,7 +387,8 @@ MiniBatch DeviceDataset::batch(int64_t b, Arena& arena) {
   const int64_t cap = static_cast<int64_t>(st.capacity_nnz);
   return gather(arena, Tensor(st.indptr.data(), DType::I64, dev, Shape{rows_per + 1}),
                 Tensor(st.indices.data(), DType::I32, dev, Shape{cap}), Tensor(st.data.data(), DType::F32, dev, Shape{cap}),
-                Tensor(static_cast<int32_t*>(m_identity.data()) + local0, DType::I32, dev, Shape{n}), rows_dev, n);
+                Tensor(static_cast<int32_t*>(m_identity.data()) + local0, DType::I32, dev, Shape{n}), rows_dev, n,
+                nullptr);
 }
 
 }  // namespace cuvi

@@ -35,6 +35,8 @@ struct LoaderOptions {
 struct MiniBatch {
   int64_t n = 0;
   Tensor x;       // (N, G) dense counts
+  Tensor x_log1p;      // (N, G) log1p(x), the encoders' input, from the same gather pass
+  Tensor log_library;  // (N, 1) log of each cell's total count (scvi's observed library)
   Tensor codes;   // (N, J) i32, or undefined when J = 0
   Tensor batch;   // (N) i32
   Tensor labels;  // (N) i32
@@ -67,13 +69,17 @@ class DeviceDataset {
   void batch_discarded(int64_t b);
   // A minibatch of n cells with placeholder contents, for planning a step in a measuring arena.
   MiniBatch planning_batch(int64_t n, Arena& measuring) const;
+  // Reads the error a device kernel of the gather recorded (a cursor past the epoch, a row outside the matrix)
+  // and fails with it in one line, clearing it. Synchronises; the trainer calls it after each epoch.
+  void check_device_errors();
   // The epoch's row order on the host (tests and inference bookkeeping; synchronises).
   std::vector<int32_t> epoch_order();
 
  private:
   struct Stream;
   MiniBatch gather(Arena& arena, const Tensor& csr_indptr, const Tensor& csr_indices, const Tensor& csr_data,
-                   const Tensor& local_rows, const int32_t* dataset_rows_dev, int64_t n);
+                   const Tensor& local_rows, const int32_t* dataset_rows_dev, int64_t n,
+                   const MiniBatch* tables);  // tables: per-cell tables already gathered, else null
 
   Backend& m_backend;
   CsrView m_counts;

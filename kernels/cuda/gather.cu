@@ -2,8 +2,11 @@
 // minibatch rows at a cursor in device memory (read at run time, so a captured launch replays correctly).
 #include <cub/device/device_radix_sort.cuh>
 
+#include <cmath>
+
 #include "kernels/common/philox.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/device_error.cuh"
 #include "kernels/cuda/gather.h"
 
 namespace cuvi::cuda {
@@ -34,15 +37,33 @@ __global__ void take_rows_kernel(const int32_t* __restrict__ subset, const int32
     out[i] = subset[order[i]];
 }
 
-// One block: every thread reads the cursor before thread 0 moves it (the barrier orders the two).
+// One block: every thread reads the cursor before thread 0 moves it (the barrier orders the two). A cursor
+// whose minibatch would run past the epoch reads nothing: the rows become -1 (the gather then writes NaN) and
+// the cursor is recorded in err for the host to report. The per-cell tables of the minibatch are gathered in the
+// same launch (a row outside the tables gives codes -1, batch and label -1, NaN covariates, and is recorded).
 __global__ void __launch_bounds__(256) take_batch_rows_kernel(const int32_t* __restrict__ epoch_rows, int64_t E,
                                                               int64_t* batch_start, int32_t* __restrict__ out,
-                                                              int64_t n, int64_t advance) {
+                                                              int64_t n, int64_t advance, int64_t* err,
+                                                              CellGather t) {
   const int64_t start = *batch_start;
   __syncthreads();
-  if (start < 0 || start + n > E) __trap();  // the cursor and the minibatch disagree: never read past the epoch
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) out[i] = epoch_rows[start + i];
-  if (threadIdx.x == 0) *batch_start = start + advance;
+  const bool bad = start < 0 || start + n > E;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    const int64_t r = bad ? -1 : epoch_rows[start + i];
+    out[i] = int32_t(r);
+    const bool ok = r >= 0 && r < t.R;
+    if (!bad && !ok && t.R > 0) record_device_error(err, kDeviceErrorRow, r);
+    if (t.codes_out)
+      for (int64_t j = 0; j < t.J; ++j) t.codes_out[i * t.J + j] = ok ? t.codes[r * t.J + j] : -1;
+    if (t.batch_out) t.batch_out[i] = ok ? t.batch[r] : -1;
+    if (t.labels_out) t.labels_out[i] = ok ? t.labels[r] : -1;
+    if (t.cont_out)
+      for (int64_t c = 0; c < t.C; ++c) t.cont_out[i * t.C + c] = ok ? t.cont[r * t.C + c] : NAN;
+  }
+  if (threadIdx.x == 0) {
+    if (bad) record_device_error(err, kDeviceErrorCursor, start);
+    *batch_start = start + advance;
+  }
 }
 
 __global__ void replace_column_kernel(const int32_t* __restrict__ codes, int32_t* __restrict__ out, int64_t N,
@@ -100,8 +121,8 @@ void take_rows(cudaStream_t s, const int32_t* subset, const int32_t* order, int3
 }
 
 void take_batch_rows(cudaStream_t s, const int32_t* epoch_rows, int64_t E, int64_t* batch_start, int32_t* out,
-                     int64_t n, int64_t advance) {
-  take_batch_rows_kernel<<<1, 256, 0, s>>>(epoch_rows, E, batch_start, out, n, advance);
+                     int64_t n, int64_t advance, int64_t* err, const CellGather& tables) {
+  take_batch_rows_kernel<<<1, 256, 0, s>>>(epoch_rows, E, batch_start, out, n, advance, err, tables);
   check_launch("take batch rows");
 }
 

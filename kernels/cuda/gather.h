@@ -22,10 +22,26 @@ void philox_permutation(cudaStream_t s, uint64_t seed, uint32_t epoch, uint32_t 
 // out[k] = subset[order[k]]: the epoch's row sequence from the shuffled positions.
 void take_rows(cudaStream_t s, const int32_t* subset, const int32_t* order, int32_t* out, int64_t n);
 
+// Per-cell tables of R rows gathered with the minibatch rows by take_batch_rows (a null output: not gathered).
+// All pointers and sizes, no padding: the struct goes to the kernel by value.
+struct CellGather {
+  const int32_t* codes = nullptr;  // (R, J)
+  int32_t* codes_out = nullptr;    // (n, J)
+  const int32_t* batch = nullptr;  // (R)
+  int32_t* batch_out = nullptr;    // (n)
+  const int32_t* labels = nullptr; // (R)
+  int32_t* labels_out = nullptr;   // (n)
+  const float* cont = nullptr;     // (R, C)
+  float* cont_out = nullptr;       // (n, C)
+  int64_t J = 0, C = 0, R = 0;
+};
+
 // out[i] = epoch_rows[*batch_start + i] for i < n, then *batch_start += advance: the minibatch's rows taken
 // at the cursor read on the device, so a captured launch gathers the next minibatch each time it replays.
-// Traps when the rows run past the epoch (E rows). One block.
+// When the rows would run past the epoch (E rows) it writes rows -1 and records the cursor in err = (kind, value)
+// (kernels/common/device_error.h), which the host reads after the epoch. One block.
 void take_batch_rows(cudaStream_t s, const int32_t* epoch_rows /*(E)*/, int64_t E, int64_t* batch_start /*(1)*/,
-                     int32_t* out /*(n)*/, int64_t n, int64_t advance);
+                     int32_t* out /*(n)*/, int64_t n, int64_t advance, int64_t* err /*(2)*/,
+                     const CellGather& tables);
 
 }  // namespace cuvi::cuda

@@ -25,6 +25,7 @@ struct StepScalars {
   // (kind, value) recorded by a device kernel instead of trapping (kernels/common/device_error.h); the loader
   // reads it after each epoch (DeviceDataset::check_device_errors) and reports it in one line.
   int64_t device_error[2] = {0, 0};
+  uint64_t gather_blocks_done = 0;  // completion counter of the minibatch gather's blocks (zero between steps)
 };
 
 struct ExecContext {

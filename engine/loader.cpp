@@ -197,6 +197,61 @@ void DeviceDataset::begin_epoch(const std::vector<int32_t>& rows, bool shuffle, 
   }
 }
 
+#ifndef CUVI_CPU_ONLY
+MiniBatch DeviceDataset::gather_at_cursor(int64_t n, Arena& arena) {
+  const int64_t G = m_counts.n_cols;
+  MiniBatch mb;
+  mb.n = n;
+  mb.rows = arena.tensor(DType::I32, Shape{n});
+  mb.x = arena.tensor(DType::F32, Shape{n, G});
+  mb.x_log1p = arena.tensor(DType::F32, Shape{n, G});
+  mb.log_library = arena.tensor(DType::F32, Shape{n, 1});
+  if (m_cells.n_codes) mb.codes = arena.tensor(DType::I32, Shape{n, m_cells.n_codes});
+  mb.batch = arena.tensor(DType::I32, Shape{n});
+  mb.labels = arena.tensor(DType::I32, Shape{n});
+  if (m_cells.n_cont) mb.cont = arena.tensor(DType::F32, Shape{n, m_cells.n_cont});
+  if (arena.is_measuring()) return mb;
+  ExecContext& ctx = m_backend.ctx();
+  cuda::BatchGather a;
+  a.epoch_rows = static_cast<const int32_t*>(m_epoch_rows.data());
+  a.E = m_epoch_n;
+  a.batch_start = &ctx.scalars->batch_start;
+  a.advance = m_batch_size;
+  a.blocks_done = reinterpret_cast<unsigned long long*>(&ctx.scalars->gather_blocks_done);
+  a.err = ctx.scalars->device_error;
+  a.indptr = static_cast<const int64_t*>(m_indptr.data());
+  a.indices = static_cast<const int32_t*>(m_indices.data());
+  a.data = static_cast<const float*>(m_data.data());
+  a.R = m_counts.n_rows;
+  a.nnz = m_counts.nnz();
+  a.G = G;
+  a.rows_out = mb.rows.ptr<int32_t>();
+  a.x = mb.x.ptr<float>();
+  a.x_log1p = mb.x_log1p.ptr<float>();
+  a.log_library = mb.log_library.ptr<float>();
+  if (m_cells.n_codes) {
+    a.tables.codes = static_cast<const int32_t*>(m_codes.data());
+    a.tables.codes_out = mb.codes.ptr<int32_t>();
+    a.tables.J = m_cells.n_codes;
+  }
+  a.tables.batch = static_cast<const int32_t*>(m_batch.data());
+  a.tables.batch_out = mb.batch.ptr<int32_t>();
+  a.tables.labels = static_cast<const int32_t*>(m_labels.data());
+  a.tables.labels_out = mb.labels.ptr<int32_t>();
+  if (m_cells.n_cont) {
+    a.tables.cont = static_cast<const float*>(m_cont.data());
+    a.tables.cont_out = mb.cont.ptr<float>();
+    a.tables.C = m_cells.n_cont;
+  }
+  try {
+    cuda::gather_batch(static_cast<cudaStream_t>(ctx.stream), a, n);
+  } catch (const std::runtime_error& e) {
+    fail(e.what());
+  }
+  return mb;
+}
+#endif
+
 void DeviceDataset::check_device_errors() {
   if (m_backend.device() != Device::CUDA) return;  // the CPU path fails where it finds the problem
   StepScalars s = m_backend.read_scalars();
@@ -222,7 +277,7 @@ std::vector<int32_t> DeviceDataset::epoch_order() {
 
 MiniBatch DeviceDataset::gather(Arena& arena, const Tensor& csr_indptr, const Tensor& csr_indices,
                                 const Tensor& csr_data, const Tensor& local_rows, const int32_t* dataset_rows_dev,
-                                int64_t n, const MiniBatch* tables) {
+                                int64_t n) {
   const Device dev = m_backend.device();
   MiniBatch mb;
   mb.n = n;
@@ -260,13 +315,6 @@ MiniBatch DeviceDataset::gather(Arena& arena, const Tensor& csr_indptr, const Te
     if (!arena.is_measuring()) run_forward(op("gather_rows"), io);
     return out;
   };
-  if (tables) {  // gathered with the rows (resident CUDA path)
-    mb.codes = tables->codes;
-    mb.batch = tables->batch;
-    mb.labels = tables->labels;
-    mb.cont = tables->cont;
-    return mb;
-  }
   mb.codes = gather_table(m_codes, m_cells.n_codes, DType::I32);
   mb.batch = Tensor(gather_table(m_batch, 1, DType::I32).data, DType::I32, dev, Shape{n});
   mb.labels = Tensor(gather_table(m_labels, 1, DType::I32).data, DType::I32, dev, Shape{n});
@@ -310,56 +358,21 @@ MiniBatch DeviceDataset::batch(int64_t b, Arena& arena) {
   ++m_next_batch;
   if (!m_streaming) {
     // The rows come from the cursor, not from b: the same launch serves every minibatch of this size.
+#ifndef CUVI_CPU_ONLY
+    if (dev == Device::CUDA) return gather_at_cursor(n, arena);
+#endif
     const Tensor rows = arena.tensor(DType::I32, Shape{n});
-    MiniBatch tables;  // CUDA: the per-cell tables come out of the rows' launch
-    const bool with_tables = dev == Device::CUDA;
-    if (with_tables) {
-      if (m_cells.n_codes) tables.codes = arena.tensor(DType::I32, Shape{n, m_cells.n_codes});
-      tables.batch = arena.tensor(DType::I32, Shape{n});
-      tables.labels = arena.tensor(DType::I32, Shape{n});
-      if (m_cells.n_cont) tables.cont = arena.tensor(DType::F32, Shape{n, m_cells.n_cont});
-    }
     if (!arena.is_measuring()) {
       ExecContext& ctx = m_backend.ctx();
       const int32_t* epoch_rows = static_cast<const int32_t*>(m_epoch_rows.data());  // (m_epoch_n)
-#ifndef CUVI_CPU_ONLY
-      if (dev == Device::CUDA) {
-        cuda::CellGather t;
-        t.R = m_counts.n_rows;
-        if (m_cells.n_codes) {
-          t.codes = static_cast<const int32_t*>(m_codes.data());
-          t.codes_out = tables.codes.ptr<int32_t>();
-          t.J = m_cells.n_codes;
-        }
-        t.batch = static_cast<const int32_t*>(m_batch.data());
-        t.batch_out = tables.batch.ptr<int32_t>();
-        t.labels = static_cast<const int32_t*>(m_labels.data());
-        t.labels_out = tables.labels.ptr<int32_t>();
-        if (m_cells.n_cont) {
-          t.cont = static_cast<const float*>(m_cont.data());
-          t.cont_out = tables.cont.ptr<float>();
-          t.C = m_cells.n_cont;
-        }
-        try {
-          cuda::take_batch_rows(static_cast<cudaStream_t>(ctx.stream), epoch_rows, m_epoch_n,
-                                &ctx.scalars->batch_start, rows.ptr<int32_t>(), n, m_batch_size,
-                                ctx.scalars->device_error, t);
-        } catch (const std::runtime_error& e) {
-          fail(e.what());
-        }
-      } else
-#endif
-      {
-        CUVI_CHECK(cpu::take_batch_rows(epoch_rows, m_epoch_n, &ctx.scalars->batch_start, rows.ptr<int32_t>(), n,
-                                        m_batch_size),
-                   "the loader's cursor is past the epoch (minibatch " + std::to_string(b) + ")");
-      }
+      CUVI_CHECK(cpu::take_batch_rows(epoch_rows, m_epoch_n, &ctx.scalars->batch_start, rows.ptr<int32_t>(), n,
+                                      m_batch_size),
+                 "the loader's cursor is past the epoch (minibatch " + std::to_string(b) + ")");
     }
     const int64_t R = m_counts.n_rows, nnz = std::max<int64_t>(m_counts.nnz(), 1);
     return gather(arena, Tensor(m_indptr.data(), DType::I64, dev, Shape{R + 1}),
                   Tensor(m_indices.data(), DType::I32, dev, Shape{nnz}),
-                  Tensor(m_data.data(), DType::F32, dev, Shape{nnz}), rows, rows.ptr<int32_t>(), n,
-                  with_tables ? &tables : nullptr);
+                  Tensor(m_data.data(), DType::F32, dev, Shape{nnz}), rows, rows.ptr<int32_t>(), n);
   }
   const int32_t* rows_dev = static_cast<const int32_t*>(m_epoch_rows.data()) + b * m_batch_size;
   Stream& st = *m_stream;
@@ -387,8 +400,7 @@ MiniBatch DeviceDataset::batch(int64_t b, Arena& arena) {
   const int64_t cap = static_cast<int64_t>(st.capacity_nnz);
   return gather(arena, Tensor(st.indptr.data(), DType::I64, dev, Shape{rows_per + 1}),
                 Tensor(st.indices.data(), DType::I32, dev, Shape{cap}), Tensor(st.data.data(), DType::F32, dev, Shape{cap}),
-                Tensor(static_cast<int32_t*>(m_identity.data()) + local0, DType::I32, dev, Shape{n}), rows_dev, n,
-                nullptr);
+                Tensor(static_cast<int32_t*>(m_identity.data()) + local0, DType::I32, dev, Shape{n}), rows_dev, n);
 }
 
 }  // namespace cuvi

@@ -78,8 +78,10 @@ class DeviceDataset {
  private:
   struct Stream;
   MiniBatch gather(Arena& arena, const Tensor& csr_indptr, const Tensor& csr_indices, const Tensor& csr_data,
-                   const Tensor& local_rows, const int32_t* dataset_rows_dev, int64_t n,
-                   const MiniBatch* tables);  // tables: per-cell tables already gathered, else null
+                   const Tensor& local_rows, const int32_t* dataset_rows_dev, int64_t n);
+  // Resident data on CUDA: the whole minibatch (rows at the device cursor, tables, counts, log1p, library) in
+  // one launch that also moves the cursor.
+  MiniBatch gather_at_cursor(int64_t n, Arena& arena);
 
   Backend& m_backend;
   CsrView m_counts;

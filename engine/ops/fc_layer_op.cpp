@@ -174,12 +174,12 @@ std::vector<TestCase> tests() {
        {uniform(), uniform(), uniform(), codes(3), uniform(0.5, 1.5), uniform(), uniform(), loguniform(0.5, 2), none},
        prm(1, 1, 1, 0.2, 1e-3),
        9},
-      // Decoder layer of 37 features: BatchNorm, no dropout, no covariates.
+      // 37 features from 41 inputs (past the in-kernel product's 32: the SGEMM path), BatchNorm, no dropout.
       {"bn_relu_wide",
-       {{6, 11}, {37, 11}, {37}, {}, {37}, {37}, {37}, {37}, {}},
+       {{6, 41}, {37, 41}, {37}, {}, {37}, {37}, {37}, {37}, {}},
        {uniform(), uniform(), uniform(), none, uniform(0.5, 1.5), uniform(), uniform(), loguniform(0.5, 2), none},
        prm(1, 1, 1, 0, 1e-3),
-       11},
+       41},
       // LinearSCVI's factor regressor in eval mode: no bias, BatchNorm with running statistics, no activation.
       {"bn_eval_linear",
        {{5, 3}, {13, 3}, {}, {}, {13}, {13}, {13}, {13}, {}},
@@ -192,6 +192,12 @@ std::vector<TestCase> tests() {
        {uniform(), uniform(), uniform(), codes(4), none, none, none, none, binary(0.8)},
        prm(2, 2, 1, 0, 1e-5),
        33},
+      // LayerNorm after an SGEMM (45 inputs), ReLU, covariates.
+      {"ln_relu_wide_input",
+       {{5, 45}, {19, 45 + 3}, {19}, {5, 1}, {}, {}, {}, {}, {}},
+       {uniform(), uniform(), uniform(), codes(3), none, none, none, none, none},
+       prm(2, 1, 1, 0, 1e-5),
+       45},
       // No norm, ReLU, Philox dropout.
       {"plain_relu_dropout",
        {{4, 35}, {9, 35}, {9}, {}, {}, {}, {}, {}, {}},

@@ -1,8 +1,9 @@
-// CUDA fused FC layer: x W^T by cuBLAS into `pre`, then one epilogue kernel adds bias and covariate columns,
+// CUDA fused FC layer: x W^T by cuBLAS into `pre` (inside the epilogue for inputs of <= 32 features, as the
+// decoder's latent input), then one epilogue kernel adds bias and covariate columns,
 // normalises (BatchNorm: a block per 32 features over all rows; LayerNorm: a block per row), applies the
 // activation and the dropout mask (Philox, element n * M + m, as keep_mask_like). Backward: one fused kernel
-// for dropout, activation, norm and the bias/covariate column sums (LayerNorm: a row kernel first), then the
-// dx and dW SGEMMs. Fixed-shape tree reductions, no atomics.
+// for dropout, activation, norm and the bias/covariate column sums (LayerNorm: a row kernel first; dW too for
+// small inputs), then the dx and dW SGEMMs. Fixed-shape tree reductions, no atomics.
 #include <cmath>
 
 #include "kernels/common/philox.h"
@@ -14,10 +15,20 @@
 namespace cuvi::cuda {
 namespace {
 
-// Linear output plus bias and the covariate columns of W named by the row's codes.
-__device__ __forceinline__ float biased(float v, const float* __restrict__ w, const float* __restrict__ b,
+// Inputs of at most this many features (the decoder's first layer: the latent) are multiplied inside the
+// epilogue kernels, forward and (for dW) backward, instead of by cuBLAS: two SGEMM launches fewer per step.
+constexpr int64_t kInlineK = 32;
+
+// Linear output plus bias and the covariate columns of W named by the row's codes. x: the input when the
+// product is taken here (inline_k: K <= kInlineK), else v holds the SGEMM's result.
+__device__ __forceinline__ float biased(float v, bool inline_k, const float* __restrict__ x,
+                                        const float* __restrict__ w, const float* __restrict__ b,
                                         const int32_t* __restrict__ codes, int64_t n, int64_t m, int64_t K,
                                         int64_t ldw, int64_t J) {
+  if (inline_k) {
+    v = 0.f;
+    for (int64_t k = 0; k < K; ++k) v += x[n * K + k] * w[m * ldw + k];
+  }
   if (b) v += b[m];
   if (codes)
     for (int64_t j = 0; j < J; ++j) {
@@ -50,7 +61,8 @@ __device__ __forceinline__ float grad_z(int64_t i, const float* __restrict__ dy,
 
 // Norm none or batch: a (32 features x 16 row groups) block owns 32 features.
 __global__ void __launch_bounds__(kColTile* kColRows)
-    fc_cols_fwd_kernel(const float* __restrict__ w, const float* __restrict__ b, const int32_t* __restrict__ codes,
+    fc_cols_fwd_kernel(bool inline_k, const float* __restrict__ x, const float* __restrict__ w,
+                       const float* __restrict__ b, const int32_t* __restrict__ codes,
                        const float* __restrict__ gamma, const float* __restrict__ beta, float* running_mean,
                        float* running_var, const float* __restrict__ keep_in, float* __restrict__ y,
                        float* __restrict__ pre, float* __restrict__ stats, float* __restrict__ keep, FcConfig c,
@@ -63,7 +75,7 @@ __global__ void __launch_bounds__(kColTile* kColRows)
   if (valid)
     for (int64_t n = threadIdx.y; n < N; n += kColRows) {
       const int64_t i = n * M + f;
-      const float v = biased(pre[i], w, b, codes, n, f, K, K + C, J);
+      const float v = biased(inline_k ? 0.f : pre[i], inline_k, x, w, b, codes, n, f, K, K + C, J);
       pre[i] = v;
       s += v;
     }
@@ -107,7 +119,8 @@ __global__ void __launch_bounds__(kColTile* kColRows)
 
 // LayerNorm (no affine): a block per row.
 __global__ void __launch_bounds__(kMaxRowThreads)
-    fc_rows_fwd_kernel(const float* __restrict__ w, const float* __restrict__ b, const int32_t* __restrict__ codes,
+    fc_rows_fwd_kernel(bool inline_k, const float* __restrict__ x, const float* __restrict__ w,
+                       const float* __restrict__ b, const int32_t* __restrict__ codes,
                        const float* __restrict__ keep_in, float* __restrict__ y, float* __restrict__ pre,
                        float* __restrict__ stats, float* __restrict__ keep, FcConfig c, uint64_t seed,
                        const int64_t* __restrict__ step, int64_t N, int64_t K, int64_t C, int64_t M, int64_t J) {
@@ -118,7 +131,7 @@ __global__ void __launch_bounds__(kMaxRowThreads)
     float s = 0.f;
     for (int64_t m = threadIdx.x; m < M; m += blockDim.x) {
       const int64_t i = n * M + m;
-      const float v = biased(pre[i], w, b, codes, n, m, K, K + C, J);
+      const float v = biased(inline_k ? 0.f : pre[i], inline_k, x, w, b, codes, n, m, K, K + C, J);
       pre[i] = v;
       s += v;
     }
@@ -143,7 +156,9 @@ __global__ void __launch_bounds__(kMaxRowThreads)
 // Backward column kernel: for norm none/batch it turns dy into dpre (BatchNorm's column sums in the same block);
 // for LayerNorm dpre is given (from_dpre). Then db and the covariate columns of dW, from dpre.
 __global__ void __launch_bounds__(kColTile* kColRows)
-    fc_cols_bwd_kernel(const float* __restrict__ gamma, const float* __restrict__ y, const float* __restrict__ pre,
+    fc_cols_bwd_kernel(bool inline_k, const float* __restrict__ x, const float* __restrict__ gamma,
+                       const float* __restrict__ y,
+                       const float* __restrict__ pre,
                        const float* __restrict__ stats, const float* __restrict__ keep, const float* __restrict__ dy,
                        const int32_t* __restrict__ codes, float* __restrict__ dpre, float* __restrict__ dw,
                        float* __restrict__ db, float* __restrict__ dgamma, float* __restrict__ dbeta, bool acc_w,
@@ -171,6 +186,10 @@ __global__ void __launch_bounds__(kColTile* kColRows)
     }
   }
   float sb = 0.f;
+  float sw[kInlineK];  // x given (K <= kInlineK): dW[f, k] = sum_n dpre[n, f] x[n, k], this thread's rows
+  const bool inline_w = inline_k && dw && K > 0;
+  if (inline_w)
+    for (int64_t q = 0; q < K; ++q) sw[q] = 0.f;
   if (valid) {
     const float k = (bn && gamma ? gamma[f] : 1.f) * rstd;
     const float inv_n = 1.f / float(N);
@@ -190,11 +209,19 @@ __global__ void __launch_bounds__(kColTile* kColRows)
         dpre[i] = v;
       }
       sb += v;
+      if (inline_w)
+        for (int64_t q = 0; q < K; ++q) sw[q] += v * x[n * K + q];
     }
   }
+  if (inline_w)
+    for (int64_t q = 0; q < K; ++q) {
+      const float t = col_block_sum(sw[q], shm);
+      if (valid && threadIdx.y == 0) dw[f * (K + C) + q] = acc_w ? dw[f * (K + C) + q] + t : t;
+    }
   sb = col_block_sum(sb, shm);  // also orders every dpre write of the block before the covariate pass
   if (!valid || threadIdx.y != 0) return;
-  if (db) db[f] = acc_b ? db[f] + sb : sb;
+  // Training BatchNorm removes the bias with the batch mean: its gradient is exactly zero (kernels/cpu/fc_layer.h).
+  if (db) db[f] = bn && c.training ? (acc_b ? db[f] : 0.f) : (acc_b ? db[f] + sb : sb);
   if (!dw || C == 0) return;
   float* row = dw + f * (K + C) + K;
   if (!acc_w)
@@ -241,17 +268,15 @@ void fc_layer_fwd(cublasHandle_t h, cudaStream_t s, const float* x, const float*
                   uint64_t seed, const int64_t* step, int64_t N, int64_t K, int64_t C, int64_t M, int64_t J) {
   if (N <= 0 || M <= 0) return;
   expect_stream(h, s);
-  if (K > 0)
-    gemm_rm(h, false, true, N, M, K, x, K, w, K + C, pre, M, false);
-  else
-    check(cudaMemsetAsync(pre, 0, size_t(N * M) * sizeof(float), s), "fc_layer zero fill");
+  const bool inline_k = K <= kInlineK;  // K = 0 included: pre is bias and covariates only
+  if (!inline_k) gemm_rm(h, false, true, N, M, K, x, K, w, K + C, pre, M, false);
   if (c.norm == kFcNormLayer) {
-    fc_rows_fwd_kernel<<<row_blocks(N), row_threads(M), 0, s>>>(w, b, codes, keep_in, y, pre, stats, keep, c, seed,
-                                                                 step, N, K, C, M, J);
+    fc_rows_fwd_kernel<<<row_blocks(N), row_threads(M), 0, s>>>(inline_k, x, w, b, codes, keep_in, y, pre, stats, keep, c,
+                                                                 seed, step, N, K, C, M, J);
   } else {
     fc_cols_fwd_kernel<<<col_tiles(M), dim3(kColTile, kColRows), 0, s>>>(
-        w, b, codes, gamma, beta, running_mean, running_var, keep_in, y, pre, stats, keep, c, seed, step, N, K, C, M,
-        J);
+        inline_k, x, w, b, codes, gamma, beta, running_mean, running_var, keep_in, y, pre, stats, keep, c, seed, step, N, K, C,
+        M, J);
   }
   check_launch("fc_layer forward epilogue");
 }
@@ -269,13 +294,14 @@ void fc_layer_bwd(cublasHandle_t h, cudaStream_t s, const float* x, const float*
     fc_rows_bwd_kernel<<<row_blocks(N), row_threads(M), 0, s>>>(y, pre, stats, keep, dy, dpre, c, N, M);
     check_launch("fc_layer backward (layer norm rows)");
   }
+  const bool inline_k = K <= kInlineK;
   fc_cols_bwd_kernel<<<col_tiles(M), dim3(kColTile, kColRows), 0, s>>>(
-      gamma, y, pre, stats, keep, dy, codes, dpre, dw, db, dgamma, dbeta, acc_w, acc_b, acc_gamma, acc_beta, ln, c, N,
-      K, C, M, J);
+      inline_k, x, gamma, y, pre, stats, keep, dy, codes, dpre, dw, db, dgamma, dbeta, acc_w, acc_b,
+      acc_gamma, acc_beta, ln, c, N, K, C, M, J);
   check_launch("fc_layer backward epilogue");
   if (K == 0) return;
   if (dx) gemm_rm(h, false, false, N, K, M, dpre, M, w, K + C, dx, K, acc_x);
-  if (dw) gemm_rm(h, true, false, M, K, N, dpre, M, x, K, dw, K + C, acc_w);
+  if (dw && !inline_k) gemm_rm(h, true, false, M, K, N, dpre, M, x, K, dw, K + C, acc_w);
 }
 
 }  // namespace cuvi::cuda

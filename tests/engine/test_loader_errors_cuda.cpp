@@ -9,6 +9,7 @@
 
 #include "engine/arena.h"
 #include "engine/loader.h"
+#include "engine/registry.h"
 #include "tests/models/synthetic_counts.h"
 
 namespace cuvi {
@@ -28,7 +29,7 @@ std::vector<float> host_floats(Backend& b, const Tensor& t) {
 }
 
 std::vector<int32_t> all_rows(int64_t n) {
-  std::vector<int32_t> r(size_t(n));
+  std::vector<int32_t> r(static_cast<size_t>(n), 0);
   for (int64_t i = 0; i < n; ++i) r[size_t(i)] = int32_t(i);
   return r;
 }

@@ -65,8 +65,8 @@ void shapes(const Tensor* in, const OpParams& p, OpShapes* s) {
   CUVI_CHECK(p.f[0] >= 0 && p.f[0] < 1, "fc_layer: dropout probability f0 must be in [0, 1)");
   if (norm == kFcNormBatch) {
     CUVI_CHECK(in[kRunMean].defined() && in[kRunVar].defined(), "fc_layer: BatchNorm needs its running statistics");
-    CUVI_CHECK(p.i[2] == 0 || N > 1, "fc_layer: BatchNorm training needs more than one row per batch, got x " +
-                                         in[kX].shape.str() + " (torch: Expected more than 1 value per channel)");
+    CUVI_CHECK(p.i[2] == 0 || N > 1, "fc_layer: batchnorm training needs more than one row per batch, got x " +
+                                         in[kX].shape.str() + " (torch: Expected more than 1 value per channel when training)");
     CUVI_CHECK(p.f[1] > 0 && p.f[1] <= 1 && p.f[2] > 0, "fc_layer: momentum (f1) must lie in (0, 1], eps (f2) > 0");
   } else {
     CUVI_CHECK(!in[kGamma].defined() && !in[kBeta].defined() && !in[kRunMean].defined() && !in[kRunVar].defined(),

@@ -1,5 +1,6 @@
 // CUDA launchers for the minibatch loader: row gather (4-byte elements), the Philox shuffle order (CUB
-// radix sort of the same 64-bit keys as kernels/cpu/gather.h) and the minibatch rows at a device cursor.
+// radix sort of the same 64-bit keys as kernels/cpu/gather.h) and the whole minibatch at a device cursor in one
+// launch (rows, per-cell tables, dense counts, log1p, log library).
 #pragma once
 #include <cuda_runtime_api.h>
 

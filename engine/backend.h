@@ -22,6 +22,10 @@ struct StepScalars {
   // by the batch size each time a minibatch is gathered (on the device on CUDA), so a captured gather
   // reads the right rows when its graph is replayed.
   int64_t batch_start = 0;
+  // (kind, value) recorded by a device kernel instead of trapping (kernels/common/device_error.h); the loader
+  // reads it after each epoch (DeviceDataset::check_device_errors) and reports it in one line.
+  int64_t device_error[2] = {0, 0};
+  uint64_t gather_blocks_done = 0;  // completion counter of the minibatch gather's blocks (zero between steps)
 };
 
 struct ExecContext {

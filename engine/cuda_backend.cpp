@@ -32,6 +32,9 @@ class CudaBackend final : public Backend {
     cuda_ok(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
     cublasHandle_t h;
     cublas_ok(cublasCreate(&h), "cublasCreate");
+    // Stream first, workspace after, once: cublasSetStream resets the workspace to cuBLAS's pool, which a graph
+    // capture must not use. Kernels never rebind the stream (kernels/cuda/check.h, expect_stream), so eager and
+    // replayed steps issue the same SGEMMs with the same workspace.
     cublas_ok(cublasSetStream(h, stream), "cublasSetStream");
     cublas_ok(cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode");  // fp32 is the truth
     cublasLtHandle_t lt;

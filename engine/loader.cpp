@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "engine/registry.h"
+#include "kernels/common/device_error.h"
 #include "kernels/cpu/gather.h"
 #ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/gather.h"
@@ -196,6 +197,78 @@ void DeviceDataset::begin_epoch(const std::vector<int32_t>& rows, bool shuffle, 
   }
 }
 
+#ifndef CUVI_CPU_ONLY
+MiniBatch DeviceDataset::gather_at_cursor(int64_t n, Arena& arena) {
+  const int64_t G = m_counts.n_cols;
+  MiniBatch mb;
+  mb.n = n;
+  mb.rows = arena.tensor(DType::I32, Shape{n});
+  mb.x = arena.tensor(DType::F32, Shape{n, G});
+  mb.x_log1p = arena.tensor(DType::F32, Shape{n, G});
+  mb.log_library = arena.tensor(DType::F32, Shape{n, 1});
+  if (m_cells.n_codes) mb.codes = arena.tensor(DType::I32, Shape{n, m_cells.n_codes});
+  mb.batch = arena.tensor(DType::I32, Shape{n});
+  mb.labels = arena.tensor(DType::I32, Shape{n});
+  if (m_cells.n_cont) mb.cont = arena.tensor(DType::F32, Shape{n, m_cells.n_cont});
+  if (arena.is_measuring()) return mb;
+  ExecContext& ctx = m_backend.ctx();
+  cuda::BatchGather a;
+  a.epoch_rows = static_cast<const int32_t*>(m_epoch_rows.data());
+  a.E = m_epoch_n;
+  a.batch_start = &ctx.scalars->batch_start;
+  a.advance = m_batch_size;
+  a.blocks_done = reinterpret_cast<unsigned long long*>(&ctx.scalars->gather_blocks_done);
+  a.err = ctx.scalars->device_error;
+  a.indptr = static_cast<const int64_t*>(m_indptr.data());
+  a.indices = static_cast<const int32_t*>(m_indices.data());
+  a.data = static_cast<const float*>(m_data.data());
+  a.R = m_counts.n_rows;
+  a.nnz = m_counts.nnz();
+  a.G = G;
+  a.rows_out = mb.rows.ptr<int32_t>();
+  a.x = mb.x.ptr<float>();
+  a.x_log1p = mb.x_log1p.ptr<float>();
+  a.log_library = mb.log_library.ptr<float>();
+  if (m_cells.n_codes) {
+    a.tables.codes = static_cast<const int32_t*>(m_codes.data());
+    a.tables.codes_out = mb.codes.ptr<int32_t>();
+    a.tables.J = m_cells.n_codes;
+  }
+  a.tables.batch = static_cast<const int32_t*>(m_batch.data());
+  a.tables.batch_out = mb.batch.ptr<int32_t>();
+  a.tables.labels = static_cast<const int32_t*>(m_labels.data());
+  a.tables.labels_out = mb.labels.ptr<int32_t>();
+  if (m_cells.n_cont) {
+    a.tables.cont = static_cast<const float*>(m_cont.data());
+    a.tables.cont_out = mb.cont.ptr<float>();
+    a.tables.C = m_cells.n_cont;
+  }
+  try {
+    cuda::gather_batch(static_cast<cudaStream_t>(ctx.stream), a, n);
+  } catch (const std::runtime_error& e) {
+    fail(e.what());
+  }
+  return mb;
+}
+#endif
+
+void DeviceDataset::check_device_errors() {
+  if (m_backend.device() != Device::CUDA) return;  // the CPU path fails where it finds the problem
+  StepScalars s = m_backend.read_scalars();
+  const int64_t kind = s.device_error[0], value = s.device_error[1];
+  if (kind == kDeviceErrorNone) return;
+  s.device_error[0] = s.device_error[1] = 0;
+  m_backend.write_scalars(s);
+  if (kind == kDeviceErrorCursor)
+    fail("minibatch gather: the loader's cursor (position " + std::to_string(value) + " of the epoch's " +
+         std::to_string(m_epoch_n) + " rows) and the minibatch size (" + std::to_string(m_batch_size) +
+         ") run past the epoch");
+  if (kind == kDeviceErrorRow)
+    fail("minibatch gather: row index " + std::to_string(value) + " is outside the count matrix's " +
+         std::to_string(m_counts.n_rows) + " rows");
+  fail("minibatch gather: device error " + std::to_string(kind) + " (value " + std::to_string(value) + ")");
+}
+
 std::vector<int32_t> DeviceDataset::epoch_order() {
   std::vector<int32_t> v(m_epoch_n);
   if (m_epoch_n) m_backend.download(v.data(), m_epoch_rows.data(), m_epoch_n * sizeof(int32_t));
@@ -211,14 +284,18 @@ MiniBatch DeviceDataset::gather(Arena& arena, const Tensor& csr_indptr, const Te
   mb.rows = Tensor(const_cast<int32_t*>(dataset_rows_dev), DType::I32, dev, Shape{n});
   OpParams p;
   p.i[0] = m_counts.n_cols;
-  mb.x = arena.tensor(DType::F32, Shape{n, m_counts.n_cols});
+  Tensor out[3] = {arena.tensor(DType::F32, Shape{n, m_counts.n_cols}), arena.tensor(DType::F32, Shape{n, m_counts.n_cols}),
+                   arena.tensor(DType::F32, Shape{n, 1})};
+  mb.x = out[0];
+  mb.x_log1p = out[1];
+  mb.log_library = out[2];
   {
     Tensor in[4] = {csr_indptr, csr_indices, csr_data, local_rows};
     OpIO io;
     io.in = in;
     io.n_in = 4;
-    io.out = &mb.x;
-    io.n_out = 1;
+    io.out = out;
+    io.n_out = 3;
     io.p = &p;
     io.ctx = &m_backend.ctx();
     if (!arena.is_measuring()) run_forward(op("gather_csr_rows"), io);
@@ -250,6 +327,8 @@ MiniBatch DeviceDataset::planning_batch(int64_t n, Arena& measuring) const {
   MiniBatch mb;
   mb.n = n;
   mb.x = measuring.tensor(DType::F32, Shape{n, m_counts.n_cols});
+  mb.x_log1p = measuring.tensor(DType::F32, Shape{n, m_counts.n_cols});
+  mb.log_library = measuring.tensor(DType::F32, Shape{n, 1});
   if (m_cells.n_codes) mb.codes = measuring.tensor(DType::I32, Shape{n, m_cells.n_codes});
   mb.batch = measuring.tensor(DType::I32, Shape{n});
   mb.labels = measuring.tensor(DType::I32, Shape{n});
@@ -279,25 +358,16 @@ MiniBatch DeviceDataset::batch(int64_t b, Arena& arena) {
   ++m_next_batch;
   if (!m_streaming) {
     // The rows come from the cursor, not from b: the same launch serves every minibatch of this size.
+#ifndef CUVI_CPU_ONLY
+    if (dev == Device::CUDA) return gather_at_cursor(n, arena);
+#endif
     const Tensor rows = arena.tensor(DType::I32, Shape{n});
     if (!arena.is_measuring()) {
       ExecContext& ctx = m_backend.ctx();
       const int32_t* epoch_rows = static_cast<const int32_t*>(m_epoch_rows.data());  // (m_epoch_n)
-#ifndef CUVI_CPU_ONLY
-      if (dev == Device::CUDA) {
-        try {
-          cuda::take_batch_rows(static_cast<cudaStream_t>(ctx.stream), epoch_rows, m_epoch_n,
-                                &ctx.scalars->batch_start, rows.ptr<int32_t>(), n, m_batch_size);
-        } catch (const std::runtime_error& e) {
-          fail(e.what());
-        }
-      } else
-#endif
-      {
-        CUVI_CHECK(cpu::take_batch_rows(epoch_rows, m_epoch_n, &ctx.scalars->batch_start, rows.ptr<int32_t>(), n,
-                                        m_batch_size),
-                   "the loader's cursor is past the epoch (minibatch " + std::to_string(b) + ")");
-      }
+      CUVI_CHECK(cpu::take_batch_rows(epoch_rows, m_epoch_n, &ctx.scalars->batch_start, rows.ptr<int32_t>(), n,
+                                      m_batch_size),
+                 "the loader's cursor is past the epoch (minibatch " + std::to_string(b) + ")");
     }
     const int64_t R = m_counts.n_rows, nnz = std::max<int64_t>(m_counts.nnz(), 1);
     return gather(arena, Tensor(m_indptr.data(), DType::I64, dev, Shape{R + 1}),

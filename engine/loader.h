@@ -35,6 +35,8 @@ struct LoaderOptions {
 struct MiniBatch {
   int64_t n = 0;
   Tensor x;       // (N, G) dense counts
+  Tensor x_log1p;      // (N, G) log1p(x), the encoders' input, from the same gather pass
+  Tensor log_library;  // (N, 1) log of each cell's total count (scvi's observed library)
   Tensor codes;   // (N, J) i32, or undefined when J = 0
   Tensor batch;   // (N) i32
   Tensor labels;  // (N) i32
@@ -67,6 +69,9 @@ class DeviceDataset {
   void batch_discarded(int64_t b);
   // A minibatch of n cells with placeholder contents, for planning a step in a measuring arena.
   MiniBatch planning_batch(int64_t n, Arena& measuring) const;
+  // Reads the error a device kernel of the gather recorded (a cursor past the epoch, a row outside the matrix)
+  // and fails with it in one line, clearing it. Synchronises; the trainer calls it after each epoch.
+  void check_device_errors();
   // The epoch's row order on the host (tests and inference bookkeeping; synchronises).
   std::vector<int32_t> epoch_order();
 
@@ -74,6 +79,9 @@ class DeviceDataset {
   struct Stream;
   MiniBatch gather(Arena& arena, const Tensor& csr_indptr, const Tensor& csr_indices, const Tensor& csr_data,
                    const Tensor& local_rows, const int32_t* dataset_rows_dev, int64_t n);
+  // Resident data on CUDA: the whole minibatch (rows at the device cursor, tables, counts, log1p, library) in
+  // one launch that also moves the cursor.
+  MiniBatch gather_at_cursor(int64_t n, Arena& arena);
 
   Backend& m_backend;
   CsrView m_counts;

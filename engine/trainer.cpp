@@ -360,6 +360,7 @@ bool Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t
       }
     }
   }
+  m_data.check_device_errors();
   double host[8];
   m_backend.download(host, m_acc.data(), sizeof(host));
   sums.assign(host, host + 3);

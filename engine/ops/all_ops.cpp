@@ -18,6 +18,8 @@ void register_optimizer_ops(Registry& r);
 void register_loader_ops(Registry& r);
 void register_metric_ops(Registry& r);
 void register_multimodal_ops(Registry& r);
+void register_fc_layer_ops(Registry& r);
+void register_latent_ops(Registry& r);
 }  // namespace ops
 
 void register_all_ops(Registry& r) {
@@ -35,6 +37,8 @@ void register_all_ops(Registry& r) {
   ops::register_loader_ops(r);
   ops::register_metric_ops(r);
   ops::register_multimodal_ops(r);
+  ops::register_fc_layer_ops(r);
+  ops::register_latent_ops(r);
 }
 
 }  // namespace cuvi

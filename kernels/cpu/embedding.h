@@ -3,6 +3,7 @@
 // Codes, rows and column indices are validated by the caller; these loops assume them in range.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -43,21 +44,32 @@ void embedding_bwd(const int32_t* codes,  // (N)
   }
 }
 
-// x[n, :] = dense row rows[n] of the CSR matrix (indptr, indices, data) with G columns.
-// Column indices within a row are distinct (canonical CSR); every element of x is written.
+// x[n, :] = dense row rows[n] of the CSR matrix (indptr, indices, data) with G columns, x_log1p = log1p(x)
+// (the encoder input) and log_library[n] = log(sum_g x[n, g]) (the observed log library), in one pass.
+// Column indices within a row are distinct (canonical CSR); every element of the outputs is written.
 template <class T, class Index>
 void gather_csr_rows(const Index* indptr,     // (R + 1)
                      const int32_t* indices,  // (nnz)
                      const T* data,           // (nnz)
                      const int32_t* rows,     // (N)
                      T* x,                    // (N, G)
+                     T* x_log1p,              // (N, G)
+                     T* log_library,          // (N)
                      int64_t N, int64_t G) {
 #pragma omp parallel for schedule(static) if (N * G > kParallelMin)
   for (int64_t n = 0; n < N; ++n) {
     T* xr = x + n * G;
+    T* lr = x_log1p + n * G;
     std::fill(xr, xr + G, T(0));
+    std::fill(lr, lr + G, T(0));
     const int64_t r = rows[n];
-    for (int64_t k = int64_t(indptr[r]); k < int64_t(indptr[r + 1]); ++k) xr[indices[k]] = data[k];
+    double total = 0;
+    for (int64_t k = int64_t(indptr[r]); k < int64_t(indptr[r + 1]); ++k) {
+      xr[indices[k]] = data[k];
+      lr[indices[k]] = static_cast<T>(std::log1p(double(data[k])));
+      total += double(data[k]);
+    }
+    log_library[n] = static_cast<T>(std::log(total));
   }
 }
 

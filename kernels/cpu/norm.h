@@ -12,7 +12,7 @@ namespace cuvi::cpu {
 
 // BatchNorm forward over the rows of x, per feature f.
 // Training: batch mean and biased variance normalise; running_mean = (1-m) rm + m mean and
-// running_var = (1-m) rv + m * unbiased variance, in place (N >= 2). Eval: the running statistics normalise.
+// running_var = (1-m) rv + m * unbiased variance, in place (left as it is when N = 1). Eval: the running statistics normalise.
 // Both modes save the mean and inverse std used (aux) for backward. gamma/beta null: 1/0.
 template <class T>
 void batchnorm_fwd(const T* x,         // (N, F)
@@ -43,8 +43,10 @@ void batchnorm_fwd(const T* x,         // (N, F)
         save_mean[f] = static_cast<T>(mean[j]);
         save_rstd[f] = static_cast<T>(1.0 / std::sqrt(sq[j] / double(N) + eps));
         running_mean[f] = static_cast<T>((1.0 - momentum) * double(running_mean[f]) + momentum * mean[j]);
-        running_var[f] =
-            static_cast<T>((1.0 - momentum) * double(running_var[f]) + momentum * sq[j] / double(N - 1));
+        // Unbiased variance needs two rows: a one-row batch leaves running_var as it was (no inf/NaN).
+        if (N > 1)
+          running_var[f] =
+              static_cast<T>((1.0 - momentum) * double(running_var[f]) + momentum * sq[j] / double(N - 1));
       }
     }
   } else {

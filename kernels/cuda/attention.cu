@@ -484,7 +484,7 @@ void fwd_general(cublasHandle_t h, cudaStream_t st, const float* q_in, const flo
                  const float* keep, float* y, float* qkv, float* probs, float* ctx, const MhaDims& s) {
   const KDims k = kdims(s);
   const int64_t BT = s.B * s.Nt, HD = s.H * s.Dh, Q3 = 3 * HD;
-  check(cublasSetStream(h, st), "cublasSetStream");
+  expect_stream(h, st);
   gemm_rm(h, false, false, BT, HD, s.Dq, q_in, s.Dq, w.wq, HD, qkv, Q3, false);
   gemm_rm(h, false, false, BT, HD, s.Dkv, kv_in, s.Dkv, w.wk, HD, qkv + HD, Q3, false);
   gemm_rm(h, false, false, BT, HD, s.Dkv, kv_in, s.Dkv, w.wv, HD, qkv + 2 * HD, Q3, false);
@@ -507,7 +507,7 @@ void bwd_general(cublasHandle_t h, cudaStream_t st, const float* q_in, const flo
   float* dctx = scratch;         // (B, Nt, HD)
   float* dqkv = dctx + BT * HD;  // (B, Nt, 3HD)
   float* ds = dqkv + BT * Q3;    // (B, H, Nt, Nt)
-  check(cublasSetStream(h, st), "cublasSetStream");
+  expect_stream(h, st);
   gemm_rm(h, false, true, BT, HD, s.Do, dy, s.Do, w.wo, s.Do, dctx, HD, false);
   ds_rows_general_kernel<<<grid_for(s.B * s.H * s.Nt, 128), 128, 0, st>>>(k, qkv, probs, keep, dctx, ds);
   check_launch("mha dS rows");

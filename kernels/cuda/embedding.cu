@@ -3,7 +3,9 @@
 #include <cmath>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/device_error.cuh"
 #include "kernels/cuda/embedding.h"
+#include "kernels/cuda/norm_sums.cuh"
 
 namespace cuvi::cuda {
 namespace {
@@ -47,41 +49,59 @@ __global__ void embedding_bwd_kernel(const int32_t* __restrict__ codes, const fl
 }
 
 template <class Index>
-__global__ void gather_csr_rows_kernel(const Index* __restrict__ indptr, const int32_t* __restrict__ indices,
-                                       const float* __restrict__ data, const int32_t* __restrict__ rows,
-                                       float* __restrict__ x, int64_t N, int64_t G, int64_t R, int64_t nnz,
-                                       bool vec4) {
+__global__ void __launch_bounds__(kThreads)
+    gather_csr_rows_kernel(const Index* __restrict__ indptr, const int32_t* __restrict__ indices,
+                           const float* __restrict__ data, const int32_t* __restrict__ rows, float* __restrict__ x,
+                           float* __restrict__ x_log1p, float* __restrict__ log_library, int64_t* err, int64_t N,
+                           int64_t G, int64_t R, int64_t nnz, bool vec4) {
+  __shared__ float shm[32];
   for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
     float* xr = x + n * G;
+    float* lr = x_log1p + n * G;
     const int64_t r = rows[n];
     if (r < 0 || r >= R) {  // uniform across the block
-      for (int64_t g = threadIdx.x; g < G; g += blockDim.x) xr[g] = NAN;
+      for (int64_t g = threadIdx.x; g < G; g += blockDim.x) xr[g] = lr[g] = NAN;
+      if (threadIdx.x == 0) {
+        log_library[n] = NAN;
+        record_device_error(err, kDeviceErrorRow, r);
+      }
       continue;
     }
     if (vec4) {
       float4* x4 = reinterpret_cast<float4*>(xr);
-      for (int64_t g = threadIdx.x; g < G / 4; g += blockDim.x) x4[g] = make_float4(0.f, 0.f, 0.f, 0.f);
+      float4* l4 = reinterpret_cast<float4*>(lr);
+      for (int64_t g = threadIdx.x; g < G / 4; g += blockDim.x) x4[g] = l4[g] = make_float4(0.f, 0.f, 0.f, 0.f);
     } else {
-      for (int64_t g = threadIdx.x; g < G; g += blockDim.x) xr[g] = 0.f;
+      for (int64_t g = threadIdx.x; g < G; g += blockDim.x) xr[g] = lr[g] = 0.f;
     }
     __syncthreads();  // zeros land before the nonzeros of this row
     int64_t k0 = int64_t(indptr[r]), k1 = int64_t(indptr[r + 1]);
     if (k0 < 0) k0 = 0;
     if (k1 > nnz) k1 = nnz;
+    float total = 0.f;  // counts: exact in fp32 up to 2^24 per cell, whatever the order
     for (int64_t k = k0 + threadIdx.x; k < k1; k += blockDim.x) {
       const int64_t c = indices[k];
-      if (c >= 0 && c < G) xr[c] = data[k];
+      if (c >= 0 && c < G) {
+        const float v = data[k];
+        xr[c] = v;
+        lr[c] = log1pf(v);
+        total += v;
+      }
     }
+    total = block_sum(total, shm);
+    if (threadIdx.x == 0) log_library[n] = logf(total);
   }
 }
 
 template <class Index>
 void gather_csr_rows_impl(cudaStream_t s, const Index* indptr, const int32_t* indices, const float* data,
-                          const int32_t* rows, float* x, int64_t N, int64_t G, int64_t R, int64_t nnz) {
+                          const int32_t* rows, float* x, float* x_log1p, float* log_library, int64_t* err, int64_t N,
+                          int64_t G, int64_t R, int64_t nnz) {
   if (N <= 0 || G <= 0) return;
-  const bool vec4 = G % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0;
+  const bool vec4 = G % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(x_log1p) % 16 == 0;
   const unsigned blocks = N < int64_t(kMaxRowBlocks) ? unsigned(N) : kMaxRowBlocks;
-  gather_csr_rows_kernel<Index><<<blocks, kThreads, 0, s>>>(indptr, indices, data, rows, x, N, G, R, nnz, vec4);
+  gather_csr_rows_kernel<Index><<<blocks, kThreads, 0, s>>>(indptr, indices, data, rows, x, x_log1p, log_library, err,
+                                                            N, G, R, nnz, vec4);
   check_launch("gather_csr_rows");
 }
 
@@ -106,13 +126,15 @@ void embedding_bwd(cudaStream_t s, const int32_t* codes, const float* dy, float*
 }
 
 void gather_csr_rows(cudaStream_t s, const int64_t* indptr, const int32_t* indices, const float* data,
-                     const int32_t* rows, float* x, int64_t N, int64_t G, int64_t R, int64_t nnz) {
-  gather_csr_rows_impl(s, indptr, indices, data, rows, x, N, G, R, nnz);
+                     const int32_t* rows, float* x, float* x_log1p, float* log_library, int64_t* err, int64_t N,
+                     int64_t G, int64_t R, int64_t nnz) {
+  gather_csr_rows_impl(s, indptr, indices, data, rows, x, x_log1p, log_library, err, N, G, R, nnz);
 }
 
 void gather_csr_rows(cudaStream_t s, const int32_t* indptr, const int32_t* indices, const float* data,
-                     const int32_t* rows, float* x, int64_t N, int64_t G, int64_t R, int64_t nnz) {
-  gather_csr_rows_impl(s, indptr, indices, data, rows, x, N, G, R, nnz);
+                     const int32_t* rows, float* x, float* x_log1p, float* log_library, int64_t* err, int64_t N,
+                     int64_t G, int64_t R, int64_t nnz) {
+  gather_csr_rows_impl(s, indptr, indices, data, rows, x, x_log1p, log_library, err, N, G, R, nnz);
 }
 
 }  // namespace cuvi::cuda

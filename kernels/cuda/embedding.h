@@ -22,21 +22,23 @@ void embedding_bwd(cudaStream_t s,
                    float* dtable,          // (S, F)
                    bool accumulate, int64_t N, int64_t F, int64_t S);
 
-// x[n, :] = dense row rows[n] of the CSR matrix with G columns (indices distinct within a row).
-// One block per output row: zero-fill, barrier, scatter the row's nonzeros (offsets clamped to [0, nnz]).
+// x[n, :] = dense row rows[n] of the CSR matrix with G columns (indices distinct within a row), with the
+// encoder input log1p(x) and the observed log library log(sum_g x) in the same pass. One block per output row:
+// zero-fill, barrier, scatter the row's nonzeros (offsets clamped to [0, nnz]). A row outside [0, R) gives NaN
+// and is recorded in err = (kind, value) (kernels/common/device_error.h; err may be null).
 void gather_csr_rows(cudaStream_t s,
                      const int64_t* indptr,   // (R + 1)
                      const int32_t* indices,  // (nnz)
                      const float* data,       // (nnz)
                      const int32_t* rows,     // (N)
                      float* x,                // (N, G)
+                     float* x_log1p,          // (N, G)
+                     float* log_library,      // (N)
+                     int64_t* err,            // (2) device, or null
                      int64_t N, int64_t G, int64_t R, int64_t nnz);
 void gather_csr_rows(cudaStream_t s,
                      const int32_t* indptr,   // (R + 1), 32-bit offsets
-                     const int32_t* indices,  // (nnz)
-                     const float* data,       // (nnz)
-                     const int32_t* rows,     // (N)
-                     float* x,                // (N, G)
-                     int64_t N, int64_t G, int64_t R, int64_t nnz);
+                     const int32_t* indices, const float* data, const int32_t* rows, float* x, float* x_log1p,
+                     float* log_library, int64_t* err, int64_t N, int64_t G, int64_t R, int64_t nnz);
 
 }  // namespace cuvi::cuda

@@ -1,10 +1,14 @@
-// CUDA minibatch loader kernels: row gather, Philox sort keys + CUB radix sort for the shuffle, and the
-// minibatch rows at a cursor in device memory (read at run time, so a captured launch replays correctly).
+// CUDA minibatch loader kernels: row gather, Philox sort keys + CUB radix sort for the shuffle, and the whole
+// minibatch gather at a cursor in device memory (read at run time, so a captured launch replays correctly).
 #include <cub/device/device_radix_sort.cuh>
+
+#include <cmath>
 
 #include "kernels/common/philox.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/device_error.cuh"
 #include "kernels/cuda/gather.h"
+#include "kernels/cuda/norm_sums.cuh"
 
 namespace cuvi::cuda {
 namespace {
@@ -34,15 +38,64 @@ __global__ void take_rows_kernel(const int32_t* __restrict__ subset, const int32
     out[i] = subset[order[i]];
 }
 
-// One block: every thread reads the cursor before thread 0 moves it (the barrier orders the two).
-__global__ void __launch_bounds__(256) take_batch_rows_kernel(const int32_t* __restrict__ epoch_rows, int64_t E,
-                                                              int64_t* batch_start, int32_t* __restrict__ out,
-                                                              int64_t n, int64_t advance) {
-  const int64_t start = *batch_start;
-  __syncthreads();
-  if (start < 0 || start + n > E) __trap();  // the cursor and the minibatch disagree: never read past the epoch
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) out[i] = epoch_rows[start + i];
-  if (threadIdx.x == 0) *batch_start = start + advance;
+// The whole minibatch gather as one launch, a block per cell (cells strided over the grid): the cell's dataset
+// row at the device cursor, its per-cell tables, its dense counts, log1p(counts) and log library. Every block
+// reads the cursor before it counts itself done; the last block to finish moves the cursor and clears the
+// counter (so a replayed graph gathers the next minibatch). A cursor whose minibatch would run past the epoch
+// reads nothing (rows -1, NaN counts, codes -1) and is recorded in err; so is a row outside the matrix.
+__global__ void __launch_bounds__(256) gather_batch_kernel(BatchGather a, int64_t n) {
+  __shared__ float shm[32];
+  const int64_t start = *a.batch_start;
+  const bool bad = start < 0 || start + n > a.E;
+  const CellGather& t = a.tables;
+  for (int64_t i = blockIdx.x; i < n; i += gridDim.x) {
+    const int64_t r = bad ? -1 : a.epoch_rows[start + i];
+    const bool ok = r >= 0 && r < a.R;  // uniform across the block
+    if (threadIdx.x == 0) {
+      a.rows_out[i] = int32_t(r);
+      if (!bad && !ok) record_device_error(a.err, kDeviceErrorRow, r);
+      if (t.batch_out) t.batch_out[i] = ok ? t.batch[r] : -1;
+      if (t.labels_out) t.labels_out[i] = ok ? t.labels[r] : -1;
+    }
+    if (t.codes_out)
+      for (int64_t j = threadIdx.x; j < t.J; j += blockDim.x) t.codes_out[i * t.J + j] = ok ? t.codes[r * t.J + j] : -1;
+    if (t.cont_out)
+      for (int64_t c = threadIdx.x; c < t.C; c += blockDim.x) t.cont_out[i * t.C + c] = ok ? t.cont[r * t.C + c] : NAN;
+    float* xr = a.x + i * a.G;
+    float* lr = a.x_log1p + i * a.G;
+    if (!ok) {
+      for (int64_t g = threadIdx.x; g < a.G; g += blockDim.x) xr[g] = lr[g] = NAN;
+      if (threadIdx.x == 0) a.log_library[i] = NAN;
+      continue;
+    }
+    for (int64_t g = threadIdx.x; g < a.G; g += blockDim.x) xr[g] = lr[g] = 0.f;
+    __syncthreads();  // zeros land before the nonzeros of this row
+    int64_t k0 = a.indptr[r], k1 = a.indptr[r + 1];
+    if (k0 < 0) k0 = 0;
+    if (k1 > a.nnz) k1 = a.nnz;
+    float total = 0.f;  // counts: exact in fp32 up to 2^24 per cell, whatever the order
+    for (int64_t k = k0 + threadIdx.x; k < k1; k += blockDim.x) {
+      const int64_t c = a.indices[k];
+      if (c >= 0 && c < a.G) {
+        const float v = a.data[k];
+        xr[c] = v;
+        lr[c] = log1pf(v);
+        total += v;
+      }
+    }
+    total = block_sum(total, shm);
+    if (threadIdx.x == 0) a.log_library[i] = logf(total);
+  }
+  __syncthreads();  // every thread of this block has read the cursor
+  if (threadIdx.x == 0) {
+    if (blockIdx.x == 0 && bad) record_device_error(a.err, kDeviceErrorCursor, start);
+    __threadfence();
+    const unsigned long long done = atomicAdd(a.blocks_done, 1ull);
+    if (done == gridDim.x - 1) {  // the last block: every block has read the cursor
+      *a.batch_start = start + a.advance;
+      *a.blocks_done = 0;
+    }
+  }
 }
 
 __global__ void replace_column_kernel(const int32_t* __restrict__ codes, int32_t* __restrict__ out, int64_t N,
@@ -99,10 +152,11 @@ void take_rows(cudaStream_t s, const int32_t* subset, const int32_t* order, int3
   check_launch("take rows");
 }
 
-void take_batch_rows(cudaStream_t s, const int32_t* epoch_rows, int64_t E, int64_t* batch_start, int32_t* out,
-                     int64_t n, int64_t advance) {
-  take_batch_rows_kernel<<<1, 256, 0, s>>>(epoch_rows, E, batch_start, out, n, advance);
-  check_launch("take batch rows");
+void gather_batch(cudaStream_t s, const BatchGather& args, int64_t n) {
+  if (n <= 0) return;
+  const unsigned blocks = n < 65535 ? unsigned(n) : 65535u;
+  gather_batch_kernel<<<blocks, 256, 0, s>>>(args, n);
+  check_launch("minibatch gather");
 }
 
 }  // namespace cuvi::cuda

@@ -5,51 +5,10 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/norm.h"
+#include "kernels/cuda/norm_sums.cuh"
 
 namespace cuvi::cuda {
 namespace {
-
-constexpr int kMaxRowThreads = 512;
-constexpr int kColTile = 32;
-constexpr int kColRows = 16;
-constexpr unsigned kMaxRowBlocks = 1u << 20;
-
-int row_threads(int64_t F) {
-  const int64_t t = (F + 31) / 32 * 32;
-  return int(t < 32 ? 32 : (t > kMaxRowThreads ? kMaxRowThreads : t));
-}
-unsigned row_blocks(int64_t N) { return N < int64_t(kMaxRowBlocks) ? unsigned(N) : kMaxRowBlocks; }
-unsigned col_tiles(int64_t F) { return unsigned((F + kColTile - 1) / kColTile); }
-
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-// Sum over a 1-D block whose size is a multiple of 32; every thread gets the same total. shm: 32 floats.
-__device__ float block_sum(float v, float* shm) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  v = warp_sum(v);
-  if (lane == 0) shm[warp] = v;
-  __syncthreads();
-  v = lane < int(blockDim.x >> 5) ? shm[lane] : 0.f;
-  v = warp_sum(v);
-  __syncthreads();
-  return v;
-}
-// Sum over threadIdx.y of a (kColTile, kColRows) block; every thread of column threadIdx.x gets it.
-__device__ float col_block_sum(float v, float (*shm)[kColTile + 1]) {
-  shm[threadIdx.y][threadIdx.x] = v;
-  __syncthreads();
-#pragma unroll
-  for (int st = kColRows / 2; st > 0; st >>= 1) {
-    if (int(threadIdx.y) < st) shm[threadIdx.y][threadIdx.x] += shm[threadIdx.y + st][threadIdx.x];
-    __syncthreads();
-  }
-  const float t = shm[0][threadIdx.x];
-  __syncthreads();
-  return t;
-}
 
 __global__ void batchnorm_fwd_kernel(const float* __restrict__ x, const float* __restrict__ gamma,
                                      const float* __restrict__ beta, float* __restrict__ running_mean,
@@ -77,7 +36,7 @@ __global__ void batchnorm_fwd_kernel(const float* __restrict__ x, const float* _
       save_mean[f] = mean;
       save_rstd[f] = rstd;
       running_mean[f] = (1.f - momentum) * running_mean[f] + momentum * mean;
-      running_var[f] = (1.f - momentum) * running_var[f] + momentum * (q / float(N - 1));
+      if (N > 1) running_var[f] = (1.f - momentum) * running_var[f] + momentum * (q / float(N - 1));  // N = 1: kept
     }
   } else if (valid) {
     mean = running_mean[f];

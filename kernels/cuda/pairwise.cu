@@ -224,7 +224,7 @@ void normalize_rows(cudaStream_t s, float* x, int64_t n, int64_t d) {
 void distance_tile(cublasHandle_t h, cudaStream_t s, const float* q, const float* q_sq, const float* b,
                    const float* b_sq, int64_t m, int64_t nb, int64_t d, TileDistance kind, float* tile) {
   if (m <= 0 || nb <= 0) return;
-  check(cublasSetStream(h, s), "cublasSetStream");
+  expect_stream(h, s);
   gemm_rm(h, false, true, m, nb, d, q, d, b, d, tile, nb, false);
   distance_epilogue_kernel<<<grid_for(m * nb, 256), 256, 0, s>>>(tile, q_sq, b_sq, m, nb, kind);
   check_launch("distance_epilogue");

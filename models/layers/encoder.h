@@ -18,6 +18,13 @@ class Encoder {
     TensorId mean, var;  // (N, n_output)
   };
   Out forward(Graph& g, TensorId x, TensorId codes) const;
+  // The heads, the reparameterised sample and KL(q || N(0, 1)) as one fused op (normal_latent). noise_site names
+  // the Philox stream / injected noise; sample = false gives z = mean.
+  struct Sampled {
+    TensorId mean, var, z;  // (N, n_output)
+    TensorId kl;            // (N)
+  };
+  Sampled forward_sampled(Graph& g, TensorId x, TensorId codes, const std::string& noise_site, bool sample) const;
   const std::string& prefix() const { return m_prefix; }
 
  private:

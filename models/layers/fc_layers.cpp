@@ -1,6 +1,9 @@
 // FCLayers implementation: declares each layer's parameters with torch's default initialisation
-// and records Linear, BatchNorm1d, LayerNorm, activation and inverted dropout per layer.
+// and records each layer as one fused fc_layer op (Linear, BatchNorm1d or LayerNorm, activation, inverted
+// dropout); a layer with both norms records the unfused ops.
 #include "models/layers/fc_layers.h"
+
+#include "kernels/common/fc_layer.h"
 
 namespace cuvi::models {
 
@@ -30,7 +33,36 @@ void FCLayers::declare(ParamStore& ps, const std::string& prefix, const FCLayers
 TensorId FCLayers::forward(Graph& g, TensorId x, TensorId codes, const std::string& site_suffix) const {
   TensorId h = x;
   for (const Layer& L : m_layers) {
-    h = g.apply("linear", {h, g.p(L.weight), L.bias >= 0 ? g.p(L.bias) : kNoTensor, L.inject ? codes : kNoTensor});
+    const TensorId w = g.p(L.weight), b = L.bias >= 0 ? g.p(L.bias) : kNoTensor, c = L.inject ? codes : kNoTensor;
+    const bool dropout = m_spec.dropout > 0 && g.training;
+    if (!(m_spec.batch_norm && m_spec.layer_norm)) {
+      // One fused op: Linear + bias + covariates -> norm -> activation -> dropout.
+      OpParams p;
+      p.i[0] = m_spec.batch_norm ? kFcNormBatch : m_spec.layer_norm ? kFcNormLayer : kFcNormNone;
+      p.i[1] = m_spec.activation == Activation::Relu        ? kFcActRelu
+               : m_spec.activation == Activation::LeakyRelu ? kFcActLeakyRelu
+                                                            : kFcActNone;
+      p.i[2] = g.training ? 1 : 0;
+      p.f[1] = m_spec.bn_momentum;
+      p.f[2] = m_spec.batch_norm ? m_spec.bn_eps : m_spec.ln_eps;
+      p.f[3] = 0.01;
+      TensorId keep = kNoTensor;
+      if (dropout) {
+        const std::string site = L.dropout_site + site_suffix;
+        const Shape shape{g.tape.value(h).dim(0), g.params.entry(L.weight).shape[0]};
+        keep = injected_noise(g, site, shape);
+        if (keep == kNoTensor) {
+          p.i[3] = int64_t(noise_stream(site));
+          p.f[0] = m_spec.dropout;
+        }
+      }
+      if (m_spec.batch_norm)
+        h = g.apply("fc_layer", {h, w, b, c, g.p(L.bn_weight), g.p(L.bn_bias), g.p(L.bn_mean), g.p(L.bn_var), keep}, p);
+      else
+        h = g.apply("fc_layer", {h, w, b, c, kNoTensor, kNoTensor, kNoTensor, kNoTensor, keep}, p);
+      continue;
+    }
+    h = g.apply("linear", {h, w, b, c});
     if (L.bn_weight >= 0) {
       OpParams p = params_i({g.training ? 1 : 0});
       p.f[0] = m_spec.bn_momentum;
@@ -40,7 +72,7 @@ TensorId FCLayers::forward(Graph& g, TensorId x, TensorId codes, const std::stri
     if (m_spec.layer_norm) h = g.apply("layernorm", {h, kNoTensor, kNoTensor, kNoTensor}, params_f({m_spec.ln_eps}));
     if (m_spec.activation == Activation::Relu) h = g.apply("relu", {h});
     if (m_spec.activation == Activation::LeakyRelu) h = g.apply("leaky_relu", {h}, params_f({0.01}));
-    if (m_spec.dropout > 0 && g.training) h = g.apply("mul", {h, dropout_mask(g, L.dropout_site + site_suffix, h, m_spec.dropout)});
+    if (dropout) h = g.apply("mul", {h, dropout_mask(g, L.dropout_site + site_suffix, h, m_spec.dropout)});
   }
   return h;
 }

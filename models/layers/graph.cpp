@@ -9,12 +9,16 @@ uint32_t noise_stream(const std::string& site) {
   return h;
 }
 
-static TensorId injected(Graph& g, const std::string& site, TensorId like) {
+TensorId injected_noise(Graph& g, const std::string& site, const Shape& shape) {
   const Tensor* t = g.noise ? g.noise->find(site) : nullptr;
   if (!t) return kNoTensor;
-  CUVI_CHECK(t->shape == g.tape.value(like).shape, "injected noise '" + site + "' has shape " + t->shape.str() +
-                                                       ", the model needs " + g.tape.value(like).shape.str());
+  CUVI_CHECK(t->shape == shape, "injected noise '" + site + "' has shape " + t->shape.str() + ", the model needs " +
+                                    shape.str());
   return g.tape.input(*t);
+}
+
+static TensorId injected(Graph& g, const std::string& site, TensorId like) {
+  return injected_noise(g, site, g.tape.value(like).shape);
 }
 
 TensorId normal_noise(Graph& g, const std::string& site, TensorId like) {

@@ -43,6 +43,8 @@ struct Graph {
 uint32_t noise_stream(const std::string& site);
 // Standard normal noise shaped like `like`, or the injected tensor for `site`.
 TensorId normal_noise(Graph& g, const std::string& site, TensorId like);
+// The tensor injected for `site` (checked against `shape`), or kNoTensor when the model draws its own.
+TensorId injected_noise(Graph& g, const std::string& site, const Shape& shape);
 // Inverted-dropout multiplier (0 or 1/(1-p)) shaped like `like`, or the injected one.
 TensorId dropout_mask(Graph& g, const std::string& site, TensorId like, double p);
 

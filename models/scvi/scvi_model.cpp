@@ -17,6 +17,8 @@ void ScviModel::allocate(Backend& backend, uint64_t seed) {
 ScviInputs ScviModel::inputs(Tape& tape, const MiniBatch& mb, int64_t transform_batch) const {
   ScviInputs in;
   in.x = tape.input(mb.x);
+  if (mb.x_log1p.defined()) in.x_log1p = tape.input(mb.x_log1p);
+  if (mb.log_library.defined()) in.log_library = tape.input(mb.log_library);
   if (mb.codes.defined()) in.enc_codes = in.dec_codes = tape.input(mb.codes);
   const Shape col{mb.n, 1};
   in.batch = in.dec_batch = tape.input(Tensor(mb.batch.data, DType::I32, mb.batch.device, col));

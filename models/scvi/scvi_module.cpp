@@ -77,19 +77,30 @@ ScviOutputs ScviModule::forward(Graph& g, const ScviInputs& in, const ScviForwar
   ScviOutputs o;
 
   // Inference: library, encoder input, q(z|x), q(l|x).
-  if (c.use_observed_lib_size) {
+  if (c.use_observed_lib_size && in.log_library != kNoTensor) {
+    o.library = in.log_library;  // from the loader's gather pass
+  } else if (c.use_observed_lib_size) {
     const TensorId total = g.apply("sum_rows", {in.x});
     o.library = g.tape.reshape(g.apply("log", {total}), Shape{n, 1});
   }
-  TensorId u = g.apply("log1p", {in.x});
+  TensorId u = in.x_log1p != kNoTensor ? in.x_log1p : g.apply("log1p", {in.x});
   if (c.encode_covariates && in.cont != kNoTensor) u = g.apply("concat_cols", {u, in.cont});
   const TensorId enc_codes = (c.encode_covariates && !linear) ? in.enc_codes : kNoTensor;
-  const Encoder::Out qz = m_z_encoder.forward(g, u, enc_codes);
-  o.qz_m = qz.mean;
-  o.qz_v = qz.var;
-  TensorId z_raw = qz.mean;
-  if (!opt.z_from_mean) z_raw = g.apply("normal_rsample", {qz.mean, qz.var, normal_noise(g, "qz", qz.mean)});
-  o.z = c.latent_distribution == "ln" ? g.apply("softmax_rows", {z_raw}) : z_raw;
+  if (c.latent_distribution == "ln") {
+    const Encoder::Out qz = m_z_encoder.forward(g, u, enc_codes);
+    o.qz_m = qz.mean;
+    o.qz_v = qz.var;
+    TensorId z_raw = qz.mean;
+    if (!opt.z_from_mean) z_raw = g.apply("normal_rsample", {qz.mean, qz.var, normal_noise(g, "qz", qz.mean)});
+    o.z = g.apply("softmax_rows", {z_raw});
+  } else {
+    // Heads, sample and KL against N(0, 1) in one op each way (the 10-wide middle).
+    const Encoder::Sampled qz = m_z_encoder.forward_sampled(g, u, enc_codes, "qz", !opt.z_from_mean);
+    o.qz_m = qz.mean;
+    o.qz_v = qz.var;
+    o.z = qz.z;
+    o.kl_z = qz.kl;
+  }
   if (!c.use_observed_lib_size) {
     const Encoder::Out ql = m_l_encoder.forward(g, u, enc_codes);
     o.ql_m = ql.mean;
@@ -125,7 +136,7 @@ ScviOutputs ScviModule::forward(Graph& g, const ScviInputs& in, const ScviForwar
   }
   else
     o.log_lik = g.apply("poisson_log_prob", {in.x, o.px_rate});
-  o.kl_z = g.apply("kl_normal", {o.qz_m, o.qz_v, kNoTensor, kNoTensor});
+  if (o.kl_z == kNoTensor) o.kl_z = g.apply("kl_normal", {o.qz_m, o.qz_v, kNoTensor, kNoTensor});
   TensorId kl_weighted = g.apply("scale", {o.kl_z}, [] {
     OpParams p;
     p.f[0] = 1.0;

@@ -11,6 +11,8 @@ namespace cuvi::models {
 
 struct ScviInputs {
   TensorId x = kNoTensor;          // (N, G) raw counts
+  TensorId x_log1p = kNoTensor;    // (N, G) log1p(x) when the loader computed it (else recorded here)
+  TensorId log_library = kNoTensor;  // (N, 1) log total counts when the loader computed them
   TensorId enc_codes = kNoTensor;  // (N, J) one-hot column offsets of [batch] + categorical covariates
   TensorId dec_codes = kNoTensor;  // same, with the batch replaced for transform_batch
   TensorId batch = kNoTensor;      // (N, 1) i32 observed batch (library prior)

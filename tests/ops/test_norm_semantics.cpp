@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/fc_layer.h"
 #include "tests/ops/harness.h"
 
 namespace cuvi::test {
@@ -153,6 +154,30 @@ TEST(BatchNormSemantics, TrainingWithOneRowFailsWithAClearMessage) {
   // Eval mode with one row is fine (torch allows it).
   const RunResult r = run_op(cpu(), op("batchnorm"), params_case("one_row_eval", bn_params(0, 0, 0)), in, DType::F64);
   EXPECT_NEAR(r.out[0].v[2], 3.0 / std::sqrt(1.0 + 1e-3), 1e-12);
+}
+
+// The kernels themselves (below the op's shape rule, which rejects one-row training as torch does): a one-row
+// batch leaves running_var as it was instead of dividing by N - 1 = 0, in the BatchNorm and fused FC references.
+TEST(BatchNormSemantics, OneRowKernelKeepsRunningVarFinite) {
+  const std::vector<float> x = {1.f, 2.f, 3.f};
+  std::vector<float> rm = {0.f, 0.f, 0.f}, rv = {1.f, 2.f, 3.f}, y(3), mean(3), rstd(3);
+  cpu::batchnorm_fwd<float>(x.data(), nullptr, nullptr, rm.data(), rv.data(), y.data(), mean.data(), rstd.data(),
+                            true, 0.1, 1e-3, 1, 3);
+  for (int f = 0; f < 3; ++f) {
+    EXPECT_EQ(rv[f], float(f + 1)) << "running_var of feature " << f;
+    EXPECT_FLOAT_EQ(rm[f], 0.1f * x[f]);
+    EXPECT_TRUE(std::isfinite(y[f]));
+  }
+  std::vector<float> w = {1.f, 0.5f, -1.f}, pre(3), stats(6);
+  rv = {1.f, 2.f, 3.f};
+  FcConfig c;
+  c.norm = kFcNormBatch;
+  c.act = kFcActRelu;
+  c.momentum = 0.1;
+  const float one = 2.f;
+  cpu::fc_layer_fwd<float>(&one, w.data(), nullptr, nullptr, nullptr, nullptr, rm.data(), rv.data(), nullptr,
+                           y.data(), pre.data(), stats.data(), nullptr, c, 0, 0, 1, 1, 0, 3, 0);
+  for (int f = 0; f < 3; ++f) EXPECT_EQ(rv[f], float(f + 1)) << "fused layer, running_var of feature " << f;
 }
 
 OpParams ln_params(double eps) {

@@ -61,6 +61,10 @@ struct cublasContext {
   cudaStream_t stream;
   cublasMath_t math;
   cublasPointerMode_t pointer_mode;
+  // cublasSetWorkspace's buffer; null = cuBLAS's own pool (the state after cublasCreate and after every
+  // cublasSetStream, which resets the workspace unconditionally).
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
 };
 struct cublasLtContext {
   int unused;
@@ -1745,6 +1749,8 @@ cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream) {
   if (!g_cublas.count(handle)) return blas_fail(CUBLAS_STATUS_NOT_INITIALIZED, "cublasSetStream: invalid handle");
   if (!valid_stream(stream)) return blas_fail(CUBLAS_STATUS_INVALID_VALUE, "cublasSetStream: invalid stream");
   handle->stream = stream;
+  handle->workspace = nullptr;  // cuBLAS: "unconditionally resets the workspace back to the default pool"
+  handle->workspace_bytes = 0;
   return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasGetStream(cublasHandle_t handle, cudaStream_t* stream) {
@@ -1784,6 +1790,8 @@ cublasStatus_t cublasSetWorkspace(cublasHandle_t handle, void* workspace, size_t
     return blas_fail(CUBLAS_STATUS_INVALID_VALUE,
                      format("cublasSetWorkspace: %zu bytes at %s are not a 256-byte aligned device range", bytes,
                             describe_ptr(workspace).c_str()));
+  handle->workspace = bytes ? workspace : nullptr;
+  handle->workspace_bytes = bytes;
   return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -1869,6 +1877,12 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, cublasOperation_
   if (dev_mode && (!is_device(alpha) || !is_device(beta)))
     return fail(CUBLAS_STATUS_INVALID_VALUE, call + ": alpha/beta are host pointers in device pointer mode");
   if (legacy_touches_capture(handle->stream, call) != cudaSuccess) return CUBLAS_STATUS_EXECUTION_FAILED;
+  // Captured without a user workspace, cuBLAS takes one from its pool: an allocation inside the graph, and
+  // possibly another algorithm than the eager call picked. Treated as an error, as cuBLAS advises.
+  if (capture && !handle->workspace)
+    return fail(CUBLAS_STATUS_NOT_SUPPORTED,
+                call + ": called while its stream captures a graph, but the handle has no workspace of its own "
+                       "(cublasSetWorkspace; cublasSetStream resets it to cuBLAS's pool)");
   GemmCall g{call, ta, tb, handle->math == CUBLAS_TF32_TENSOR_OP_MATH, m, n, k, lda, ldb, ldc, batch, A, B, C,
              strideA, strideB, strideC, 0.f, 0.f, nullptr, nullptr};
   if (dev_mode) {
@@ -1893,6 +1907,7 @@ const char* cublasGetStatusString(cublasStatus_t s) {
     case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
     case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
     case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
     default: return "CUBLAS_STATUS_UNKNOWN";
   }
 }

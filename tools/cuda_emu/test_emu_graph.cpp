@@ -138,6 +138,8 @@ TEST(EmuGraph, CublasHostScalarsAreCapturedDeviceScalarsAreRead) {
   cublasHandle_t h = nullptr;
   ASSERT_EQ(cublasCreate(&h), CUBLAS_STATUS_SUCCESS);
   ASSERT_EQ(cublasSetStream(h, st.s), CUBLAS_STATUS_SUCCESS);
+  Buf<float> ws(256);
+  ASSERT_EQ(cublasSetWorkspace(h, ws.p, 1024), CUBLAS_STATUS_SUCCESS);  // after the stream: capturable
   // C (2x2) = alpha A (2x1) B (1x2), column-major.
   Buf<float> A(2), B(2), C(2 * 2), scal(2);
   A.put({1.f, 2.f});
@@ -171,6 +173,46 @@ TEST(EmuGraph, CublasHostScalarsAreCapturedDeviceScalarsAreRead) {
   EXPECT_EQ(C.get(), (std::vector<float>{6.f, 12.f, 8.f, 16.f}));
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(g);
+  cublasDestroy(h);
+}
+
+// cuBLAS's rule for capture: a GEMM recorded into a graph needs the handle's own workspace, and
+// cublasSetStream resets the workspace to cuBLAS's pool, so it must come before cublasSetWorkspace.
+TEST(EmuGraph, CublasCaptureNeedsAWorkspaceThatSetStreamResets) {
+  Stream st;
+  cublasHandle_t h = nullptr;
+  ASSERT_EQ(cublasCreate(&h), CUBLAS_STATUS_SUCCESS);
+  Buf<float> ws(256), A(2), B(2), C(4);
+  A.put({1.f, 2.f});
+  B.put({3.f, 4.f});
+  C.put(std::vector<float>(4, 0.f));
+  const float one = 1.f, zero = 0.f;
+  auto capture_gemm = [&](cublasStatus_t want_gemm, cudaError_t want_end) {
+    ASSERT_EQ(cudaStreamBeginCapture(st.s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    EXPECT_EQ(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 1, &one, A.p, 2, B.p, 1, &zero, C.p, 2), want_gemm);
+    cudaGraph_t g = nullptr;
+    EXPECT_EQ(cudaStreamEndCapture(st.s, &g), want_end);
+    if (g) cudaGraphDestroy(g);
+    cudaGetLastError();  // the refused GEMM's error is not left behind for the next test
+  };
+  // Workspace set, then the stream: the stream call dropped the workspace.
+  ASSERT_EQ(cublasSetWorkspace(h, ws.p, 1024), CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(cublasSetStream(h, st.s), CUBLAS_STATUS_SUCCESS);
+  emu_expect_faults(1);
+  capture_gemm(CUBLAS_STATUS_NOT_SUPPORTED, cudaErrorStreamCaptureInvalidated);
+  emu_expect_faults(0);
+  // Eager calls may use the pool.
+  EXPECT_EQ(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 1, &one, A.p, 2, B.p, 1, &zero, C.p, 2),
+            CUBLAS_STATUS_SUCCESS);
+  EXPECT_EQ(C.get(), (std::vector<float>{3.f, 6.f, 4.f, 8.f}));
+  // Stream first, then the workspace: captured.
+  ASSERT_EQ(cublasSetWorkspace(h, ws.p, 1024), CUBLAS_STATUS_SUCCESS);
+  capture_gemm(CUBLAS_STATUS_SUCCESS, cudaSuccess);
+  // Setting the (same) stream again resets it once more.
+  ASSERT_EQ(cublasSetStream(h, st.s), CUBLAS_STATUS_SUCCESS);
+  emu_expect_faults(1);
+  capture_gemm(CUBLAS_STATUS_NOT_SUPPORTED, cudaErrorStreamCaptureInvalidated);
+  emu_expect_faults(0);
   cublasDestroy(h);
 }
 

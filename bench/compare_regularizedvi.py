@@ -129,8 +129,11 @@ def run_cuvi(args, name, setting, data, adata):
         import numpy as np
         lat = os.path.join(args.tmp, "%s_%s_latent.h5ad" % (name, setting))
         subprocess.run([args.cuvi, "latent", "--model", model, "--data", data, "--out", lat, "--quiet"], check=True)
-        obsm = anndata.read_h5ad(lat).obsm
-        out.update(latent_scores(spec, adata, np.asarray(obsm[sorted(k for k in obsm if k.startswith("X_"))[0]])))
+        obsm = anndata.read_h5ad(lat).obsm  # the joint latent (multimodal: also X_latent_<m> slices)
+        key = next((k for k in ("X_latent_joint", "X_scVI") if k in obsm), None)
+        if key is None:
+            sys.exit("cuvi latent wrote none of X_latent_joint / X_scVI: %s" % sorted(obsm))
+        out.update(latent_scores(spec, adata, np.asarray(obsm[key])))
     return out
 
 

@@ -2,8 +2,10 @@
 // less cancellation in |q|^2 + |b|^2 - 2 q.b), cut into query x base tiles, and reduced tile by tile.
 #include "engine/pairwise.h"
 
+#ifndef CUVI_CPU_ONLY
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +13,9 @@
 
 #include "engine/error.h"
 #include "kernels/cpu/pairwise.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/pairwise.h"
+#endif
 
 namespace cuvi {
 namespace {
@@ -45,6 +49,7 @@ std::vector<float> centred(const float* x, int64_t m, const float* of, int64_t n
 cpu::TileDistance cpu_kind(PairDistance m) {
   return m == PairDistance::Cosine ? cpu::TileDistance::Cosine : cpu::TileDistance::Euclidean;
 }
+#ifndef CUVI_CPU_ONLY
 cuda::TileDistance cuda_kind(PairDistance m) {
   return m == PairDistance::Cosine ? cuda::TileDistance::Cosine : cuda::TileDistance::Euclidean;
 }
@@ -60,6 +65,8 @@ void on_cuda(const char* what, F&& f) {
     fail(std::string(what) + ": " + e.what());
   }
 }
+
+#endif
 
 void knn_cpu(const float* queries, int64_t m, const float* base, int64_t n, int64_t d, int64_t k, bool skip_self,
              TileShape ts, KnnLists* out) {
@@ -89,6 +96,7 @@ void knn_cpu(const float* queries, int64_t m, const float* base, int64_t n, int6
   }
 }
 
+#ifndef CUVI_CPU_ONLY
 void knn_cuda(Backend& be, const float* queries, int64_t m, const float* base, int64_t n, int64_t d, int64_t k,
               bool skip_self, TileShape ts, KnnLists* out) {
   auto s = static_cast<cudaStream_t>(be.ctx().stream);
@@ -130,6 +138,8 @@ void knn_cuda(Backend& be, const float* queries, int64_t m, const float* base, i
   be.download(out->indices.data(), I, size_t(m * k) * 4);
 }
 
+#endif
+
 // The rows as the tiles see them: centred (Euclidean) or normalised to unit length (cosine).
 std::vector<float> tile_rows(const float* x, int64_t n, int64_t d, PairDistance metric) {
   if (metric == PairDistance::Euclidean) return centred(x, n, x, n, d);
@@ -160,6 +170,7 @@ void sums_cpu(const float* x, int64_t n, int64_t d, const std::vector<int64_t>& 
   }
 }
 
+#ifndef CUVI_CPU_ONLY
 void sums_cuda(Backend& be, const float* x, int64_t n, int64_t d, const std::vector<int64_t>& seg,
                PairDistance metric, TileShape ts, std::vector<double>* sums) {
   auto s = static_cast<cudaStream_t>(be.ctx().stream);
@@ -188,6 +199,7 @@ void sums_cuda(Backend& be, const float* x, int64_t n, int64_t d, const std::vec
   }
   be.download(sums->data(), out, size_t(n * S) * 8);
 }
+#endif
 
 }  // namespace
 
@@ -210,10 +222,13 @@ KnnLists knn_search(Backend& backend, const float* queries, int64_t m, const flo
   out.distances.resize(size_t(m * k));
   if (m == 0) return out;
   const TileShape ts = tiles_for(backend, tiles);
-  if (backend.device() == Device::CUDA)
+#ifndef CUVI_CPU_ONLY
+  if (backend.device() == Device::CUDA) {
     on_cuda("knn_search", [&] { knn_cuda(backend, queries, m, base, n, d, k, skip_self, ts, &out); });
-  else
-    knn_cpu(queries, m, base, n, d, k, skip_self, ts, &out);
+    return out;
+  }
+#endif
+  knn_cpu(queries, m, base, n, d, k, skip_self, ts, &out);
   return out;
 }
 
@@ -227,10 +242,13 @@ std::vector<double> segment_distance_sums(Backend& backend, const float* x, int6
   std::vector<double> sums(size_t(n) * (seg.size() - 1), 0.0);
   if (n == 0) return sums;
   const TileShape ts = tiles_for(backend, tiles);
-  if (backend.device() == Device::CUDA)
+#ifndef CUVI_CPU_ONLY
+  if (backend.device() == Device::CUDA) {
     on_cuda("segment_distance_sums", [&] { sums_cuda(backend, x, n, d, seg, metric, ts, &sums); });
-  else
-    sums_cpu(x, n, d, seg, metric, ts, &sums);
+    return sums;
+  }
+#endif
+  sums_cpu(x, n, d, seg, metric, ts, &sums);
   return sums;
 }
 

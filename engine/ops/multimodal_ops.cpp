@@ -7,8 +7,10 @@
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/accessibility.h"
 #include "kernels/cpu/multimodal.h"
+#ifndef CUVI_CPU_ONLY
 #include "kernels/cuda/accessibility.h"
 #include "kernels/cuda/multimodal.h"
+#endif
 
 namespace cuvi::ops {
 namespace {
@@ -17,11 +19,14 @@ constexpr int64_t kMaxModalities = 8;
 
 void zero_din(const OpIO& io, int i) {
   if (!io.d_in[i].defined() || acc(io, i)) return;
-  if (io.ctx->device == Device::CUDA)
+#ifndef CUVI_CPU_ONLY
+  if (io.ctx->device == Device::CUDA) {
     CUVI_CHECK(cudaMemsetAsync(io.d_in[i].data, 0, io.d_in[i].nbytes(), stream(io)) == cudaSuccess,
                "cudaMemsetAsync failed zeroing a gradient");
-  else
-    std::memset(io.d_in[i].data, 0, io.d_in[i].nbytes());
+    return;
+  }
+#endif
+  std::memset(io.d_in[i].data, 0, io.d_in[i].nbytes());
 }
 
 // ---- mix_modalities: w (N,K), mask (N,K), x (N,K*D) -> y (N,D); aux a (N,K) ----
@@ -60,6 +65,7 @@ void mix_bwd_cpu(const OpIO& io) {
   cpu::mix_modalities_bwd<T>(in_ptr<T>(io, 1), in_ptr<T>(io, 2), aux_ptr<T>(io, 0), dout_ptr<T>(io, 0),
                              din_ptr<T>(io, 0), din_ptr<T>(io, 2), acc(io, 0), acc(io, 2), N, K, D, io.p->i[0] == 1);
 }
+#ifndef CUVI_CPU_ONLY
 void mix_fwd_cuda(const OpIO& io) {
   const int64_t N = io.in[0].dim(0), K = io.in[0].dim(1), D = io.in[2].dim(1) / K;
   cuda::mix_modalities_fwd(stream(io), in_ptr<float>(io, 0), in_ptr<float>(io, 1), in_ptr<float>(io, 2),
@@ -77,6 +83,7 @@ void mix_bwd_cuda(const OpIO& io) {
                            dout_ptr<float>(io, 0), din_ptr<float>(io, 0), din_ptr<float>(io, 2), acc(io, 0),
                            acc(io, 2), N, K, D, io.p->i[0] == 1);
 }
+#endif
 double mix_flops(const Tensor* in, const OpParams&) { return 2.0 * in[2].numel() + 4.0 * in[0].numel(); }
 double mix_bytes(const Tensor* in, const OpParams&) {
   return 4.0 * (in[2].numel() + 3 * in[0].numel() + in[2].numel() / in[0].dim(1));
@@ -136,6 +143,7 @@ void pick_bwd_cpu(const OpIO& io) {
   cpu::pick_cols_bwd<T>(in_ptr<int32_t>(io, 1), dout_ptr<T>(io, 0), din_ptr<T>(io, 0), acc(io, 0), io.in[0].dim(0),
                         io.in[0].dim(1));
 }
+#ifndef CUVI_CPU_ONLY
 void pick_fwd_cuda(const OpIO& io) {
   cuda::pick_cols_fwd(stream(io), in_ptr<float>(io, 0), in_ptr<int32_t>(io, 1), out_ptr<float>(io, 0),
                       io.in[0].dim(0), io.in[0].dim(1));
@@ -146,6 +154,7 @@ void pick_bwd_cuda(const OpIO& io) {
   cuda::pick_cols_bwd(stream(io), in_ptr<int32_t>(io, 1), dout_ptr<float>(io, 0), din_ptr<float>(io, 0), acc(io, 0),
                       io.in[0].dim(0), io.in[0].dim(1));
 }
+#endif
 double pick_flops(const Tensor*, const OpParams&) { return 0.0; }
 double pick_bytes(const Tensor* in, const OpParams&) { return 12.0 * in[0].dim(0); }
 
@@ -196,6 +205,7 @@ void acc_bwd_cpu(const OpIO& io) {
                             din_ptr<T>(io, 1), din_ptr<T>(io, 2), din_ptr<T>(io, 3), acc(io, 1), acc(io, 2), acc(io, 3),
                             io.in[0].dim(0), io.in[0].dim(1));
 }
+#ifndef CUVI_CPU_ONLY
 void acc_fwd_cuda(const OpIO& io) {
   cuda::accessibility_fwd(stream(io), in_ptr<float>(io, 0), in_ptr<float>(io, 1), in_ptr<float>(io, 2),
                           in_ptr<float>(io, 3), out_ptr<float>(io, 0), io.in[0].dim(0), io.in[0].dim(1));
@@ -209,6 +219,7 @@ void acc_bwd_cuda(const OpIO& io) {
                           in_ptr<float>(io, 3), dout_ptr<float>(io, 0), din_ptr<float>(io, 1), din_ptr<float>(io, 2),
                           din_ptr<float>(io, 3), acc(io, 1), acc(io, 2), acc(io, 3), io.in[0].dim(0), io.in[0].dim(1));
 }
+#endif
 double acc_flops(const Tensor* in, const OpParams&) { return 30.0 * in[0].numel(); }
 double acc_bytes(const Tensor* in, const OpParams&) { return 8.0 * in[0].numel(); }
 
@@ -235,8 +246,8 @@ void register_multimodal_ops(Registry& r) {
     d.diff_inputs = 0b1110;
     d.shapes = acc_shapes;
     CUVI_CPU_KERNELS(d, acc_fwd_cpu, acc_bwd_cpu);
-    d.cuda_fwd = acc_fwd_cuda;
-    d.cuda_bwd = acc_bwd_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(acc_fwd_cuda);
+    d.cuda_bwd = CUVI_CUDA_FN(acc_bwd_cuda);
     d.flops = acc_flops;
     d.bytes = acc_bytes;
     d.test_cases = acc_tests;
@@ -252,8 +263,8 @@ void register_multimodal_ops(Registry& r) {
     d.diff_inputs = 0b101;
     d.shapes = mix_shapes;
     CUVI_CPU_KERNELS(d, mix_fwd_cpu, mix_bwd_cpu);
-    d.cuda_fwd = mix_fwd_cuda;
-    d.cuda_bwd = mix_bwd_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(mix_fwd_cuda);
+    d.cuda_bwd = CUVI_CUDA_FN(mix_bwd_cuda);
     d.flops = mix_flops;
     d.bytes = mix_bytes;
     d.test_cases = mix_tests;
@@ -268,8 +279,8 @@ void register_multimodal_ops(Registry& r) {
     d.diff_inputs = 0b01;
     d.shapes = pick_shapes;
     CUVI_CPU_KERNELS(d, pick_fwd_cpu, pick_bwd_cpu);
-    d.cuda_fwd = pick_fwd_cuda;
-    d.cuda_bwd = pick_bwd_cuda;
+    d.cuda_fwd = CUVI_CUDA_FN(pick_fwd_cuda);
+    d.cuda_bwd = CUVI_CUDA_FN(pick_bwd_cuda);
     d.flops = pick_flops;
     d.bytes = pick_bytes;
     d.test_cases = pick_tests;

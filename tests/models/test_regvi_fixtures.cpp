@@ -291,8 +291,9 @@ TEST_P(RegviFixture, DataDrivenInitMatchesRegularizedvi) {
     const double sens = md.centering_sensitivity > 0 ? md.centering_sensitivity : 1.0;
     const std::vector<double> target = models::decoder_bias_target(x, r.cfg.init_decoder_bias, sens);
     std::vector<float> tf(target.begin(), target.end());
-    if (md.decoder_bias_multiplier == 1.0)  // the model hands its module the multiplied target otherwise
+    if (md.decoder_bias_multiplier == 1.0) {  // the model hands its module the multiplied target otherwise
       EXPECT_TRUE(close(tf, read_array(r.root.open("init/decoder_bias_init" + s)), "decoder bias target", 1e-5, 1e-6));
+    }
     // ... and the bias the module wrote from it.
     const std::string dec = r.cfg.multimodal ? "decoders." + md.name : "decoder";
     EXPECT_TRUE(close(models::decoder_bias_of(target, md.decoder_bias_multiplier), read_array(r.root.open("weights/" + dec + ".px_scale_decoder.0.bias")),

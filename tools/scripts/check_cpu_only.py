@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 CUDA_NAME = re.compile(r"^(cuda|cublas|curand|cusparse|cufft|cusolver|nvrtc|nvtx|vector_types|driver_types)\w*\.h$")
 CUDA_DIR = re.compile(r"/(cuda[-0-9.]*|cub|thrust|cccl|crt)/")
+ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
 def cuda_headers(entry):
@@ -39,7 +40,8 @@ def cuda_headers(entry):
     hits = []
     for d in deps:
         real = os.path.realpath(os.path.join(entry["directory"], d))
-        if CUDA_NAME.match(os.path.basename(d)) or CUDA_DIR.search(real):
+        in_tree = real.startswith(ROOT + os.sep)  # the project's own headers count only under a cuda/ folder
+        if CUDA_DIR.search(real) or (not in_tree and CUDA_NAME.match(os.path.basename(d))):
             hits.append(d)
     return entry["file"], hits
 

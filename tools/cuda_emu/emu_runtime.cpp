@@ -408,6 +408,8 @@ cudaError_t record_node(cudaStream_t c, const std::string& what, std::function<c
     return cudaErrorStreamCaptureInvalidated;
   }
   c->graph->nodes.push_back(std::make_shared<CUgraphNode_st>(CUgraphNode_st{what, std::move(run)}));
+  static const bool print_nodes = std::getenv("CUVI_EMU_PRINT_GRAPH") != nullptr;  // which launches a graph holds
+  if (print_nodes) std::fprintf(stderr, "[cuda-emu] graph node %zu: %s\n", c->graph->nodes.size(), what.c_str());
   return cudaSuccess;
 }
 

@@ -34,8 +34,9 @@ inline ::testing::AssertionResult close_to(const std::vector<float>& got, const 
                                        << ref[worst] << " (" << worst_ratio << "x the tolerance)";
 }
 
+// A fixture tensor; the defaults are for fp32 against torch's fp32: 1e-4 relative plus 1e-5 of the mean magnitude.
 inline ::testing::AssertionResult close_to(const std::vector<float>& got, const HostArray& ref, const std::string& what,
-                                           double rtol, double atol_scale) {
+                                           double rtol = 1e-4, double atol_scale = 1e-5) {
   return close_to(got, ref.v, what, rtol, atol_scale);
 }
 

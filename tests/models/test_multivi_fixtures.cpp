@@ -113,11 +113,6 @@ struct FixtureRun {
 
 
 // fp32 against torch's fp32: 1e-4 relative plus 1e-5 of the tensor's mean magnitude.
-::testing::AssertionResult close(const std::vector<float>& got, const HostArray& ref, const std::string& what,
-                                 double rtol = 1e-4, double atol_scale = 1e-5) {
-  return close_to(got, ref, what, rtol, atol_scale);
-}
-
 class MultiviFixture : public ::testing::TestWithParam<FixtureCase> {};
 
 TEST_P(MultiviFixture, ForwardLossesAndGradientsMatchScviTools) {
@@ -137,21 +132,21 @@ TEST_P(MultiviFixture, ForwardLossesAndGradientsMatchScviTools) {
            {o.qz_m, "qz_m"}, {o.qz_v, "qz_v"}, {o.z, "z"}, {o.libsize_expr, "libsize_expr"},
            {o.libsize_acc, "libsize_acc"}, {o.p, "p"}, {o.px_scale, "px_scale"}, {o.px_rate, "px_rate"},
            {o.theta, "px_r"}, {o.rec_expr, "rec_expr"}, {o.rec_acc, "rec_acc"}, {o.kl_z, "kl_z"}, {o.loss, "loss"}})
-    EXPECT_TRUE(close(host_values(tape, id), fwd(name), name));
+    EXPECT_TRUE(close_to(host_values(tape, id), fwd(name), name));
   if (o.px_dropout != kNoTensor) {
-    EXPECT_TRUE(close(host_values(tape, o.px_dropout), fwd("px_dropout"), "px_dropout"));
+    EXPECT_TRUE(close_to(host_values(tape, o.px_dropout), fwd("px_dropout"), "px_dropout"));
   }
   if (o.kl_paired != kNoTensor) {
-    EXPECT_TRUE(close(host_values(tape, o.kl_paired), fwd("kl_paired"), "kl_paired"));
+    EXPECT_TRUE(close_to(host_values(tape, o.kl_paired), fwd("kl_paired"), "kl_paired"));
   } else {
     for (float v : fwd("kl_paired").v) EXPECT_EQ(v, 0.f);
   }
   ASSERT_EQ(s.fool_loss != kNoTensor, r.cfg.adversarial_classifier());
   if (s.fool_loss != kNoTensor) {
-    EXPECT_TRUE(close(host_values(tape, s.fool_loss), fwd("fool_loss"), "fool_loss"));
-    EXPECT_TRUE(close(host_values(tape, s.classifier_loss), fwd("classifier_loss"), "classifier_loss"));
+    EXPECT_TRUE(close_to(host_values(tape, s.fool_loss), fwd("fool_loss"), "fool_loss"));
+    EXPECT_TRUE(close_to(host_values(tape, s.classifier_loss), fwd("classifier_loss"), "classifier_loss"));
   }
-  EXPECT_TRUE(close(host_values(tape, s.loss), fwd("total"), "loss + fool_loss"));
+  EXPECT_TRUE(close_to(host_values(tape, s.loss), fwd("total"), "loss + fool_loss"));
 
   // Gradients: the VAE objective's for the module, the classifier loss's for the classifier.
   tape.backward(s.objective);
@@ -177,7 +172,7 @@ TEST_P(MultiviFixture, ForwardLossesAndGradientsMatchScviTools) {
     if (protein_branch(k)) continue;
     const int id = ps.find(k);
     ASSERT_GE(id, 0) << "no buffer " << k;
-    EXPECT_TRUE(close(ps.get(id), read_array(r.root.open("buffers_after/" + k)), "buffer " + k));
+    EXPECT_TRUE(close_to(ps.get(id), read_array(r.root.open("buffers_after/" + k)), "buffer " + k));
   }
 }
 
@@ -216,7 +211,7 @@ TEST_P(MultiviFixture, ThreeAdversarialStepsMatchScviTools) {
     const bool bn_layer = ps.find(layer + ".1.running_mean") >= 0;
     if (bn_layer && (n == layer + ".0.bias" || n == layer + ".1.running_mean")) continue;
     // After three updates of at most lr each, parameters and buffers agree to 1e-4 relative + 1e-4.
-    EXPECT_TRUE(close(ps.get(int(id)), read_array(r.root.open("steps/final/" + e.name)), "final " + e.name, 1e-4,
+    EXPECT_TRUE(close_to(ps.get(int(id)), read_array(r.root.open("steps/final/" + e.name)), "final " + e.name, 1e-4,
                       1e-4));
   }
 }

@@ -47,31 +47,26 @@ struct InferenceRun {
   HostArray out(const std::string& name) const { return read_array(root.open("outputs/" + name)); }
 };
 
-// Eval-mode float32 forward passes on both sides: 1e-4 relative plus 1e-5 of the mean magnitude.
-::testing::AssertionResult close(const std::vector<float>& got, const HostArray& ref, const std::string& what) {
-  return close_to(got, ref, what, 1e-4, 1e-5);
-}
-
 TEST(MultiviInference, EveryCellsOutputsMatchScviTools) {
   InferenceRun r;
   const std::vector<std::string> obs = io::read_strings(r.root.open("obs_names"), int64_t(1) << 20);
   EXPECT_EQ(r.inf.data.data.obs.index, obs) << "cells in the global MuData order";
   workflow::MultiviSession& s = *r.inf.session;
   for (const char* mod : {"joint", "expression", "accessibility"})
-    EXPECT_TRUE(close(s.latent(mod, true, 0), r.out(std::string("latent_") + mod), std::string("latent ") + mod));
-  EXPECT_TRUE(close(s.normalized_expression({}, 0), r.out("normalized_expression"), "normalized expression"));
+    EXPECT_TRUE(close_to(s.latent(mod, true, 0), r.out(std::string("latent_") + mod), std::string("latent ") + mod));
+  EXPECT_TRUE(close_to(s.normalized_expression({}, 0), r.out("normalized_expression"), "normalized expression"));
   workflow::MultiviExpressionOptions b1;
   b1.transform_batches = {1};
-  EXPECT_TRUE(close(s.normalized_expression(b1, 0), r.out("normalized_expression_b1"), "transform_batch b1"));
-  EXPECT_TRUE(close(s.accessibility({}, 0), r.out("accessibility"), "accessibility"));
+  EXPECT_TRUE(close_to(s.normalized_expression(b1, 0), r.out("normalized_expression_b1"), "transform_batch b1"));
+  EXPECT_TRUE(close_to(s.accessibility({}, 0), r.out("accessibility"), "accessibility"));
   workflow::AccessibilityOptions norm;
   norm.normalize_cells = norm.normalize_regions = true;
-  EXPECT_TRUE(close(s.accessibility(norm, 0), r.out("accessibility_normalized"), "normalized accessibility"));
+  EXPECT_TRUE(close_to(s.accessibility(norm, 0), r.out("accessibility_normalized"), "normalized accessibility"));
   std::vector<float> le, la;
   s.library_size_factors(&le, &la);
-  EXPECT_TRUE(close(le, r.out("library_expression"), "expression library"));
-  EXPECT_TRUE(close(la, r.out("library_accessibility"), "accessibility factor d"));
-  EXPECT_TRUE(close(s.region_factors(), r.out("region_factors"), "region factors"));
+  EXPECT_TRUE(close_to(le, r.out("library_expression"), "expression library"));
+  EXPECT_TRUE(close_to(la, r.out("library_accessibility"), "accessibility factor d"));
+  EXPECT_TRUE(close_to(s.region_factors(), r.out("region_factors"), "region factors"));
 }
 
 TEST(MultiviInference, DeAndDaEstimateScviToolsGroupScales) {

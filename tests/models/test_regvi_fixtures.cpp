@@ -139,12 +139,6 @@ struct FixtureRun {
   bool has_fwd(const std::string& k) { return root.open_if("forward/" + k).has_value(); }
 };
 
-// fp32 against torch's fp32: 1e-4 relative plus 1e-5 of the tensor's mean magnitude.
-::testing::AssertionResult close(const std::vector<float>& got, const HostArray& ref, const std::string& what,
-                                 double rtol = 1e-4, double atol_scale = 1e-5) {
-  return close_to(got, ref, what, rtol, atol_scale);
-}
-
 class RegviFixture : public ::testing::TestWithParam<FixtureCase> {};
 
 TEST_P(RegviFixture, ForwardLossesAndGradientsMatchRegularizedvi) {
@@ -181,23 +175,23 @@ TEST_P(RegviFixture, ForwardLossesAndGradientsMatchRegularizedvi) {
         for (int64_t n = 0; n < r.N; ++n) tiled.insert(tiled.end(), got.begin(), got.end());
         got = tiled;
       }
-      EXPECT_TRUE(close(got, ref, name + s));
+      EXPECT_TRUE(close_to(got, ref, name + s));
     }
     // Global terms: ours leave out the parameter-free constants, so compare differences to the fixture's
     // through the total loss below, and each term's parameter-dependent part through its gradient; the
     // L2 penalty has no constant.
     const std::string u = multi ? "_" + r.cfg.modalities[i].name : "";
-    EXPECT_TRUE(close(host_values(tape, m.l2), r.fwd("l2" + u), "l2" + u));
+    EXPECT_TRUE(close_to(host_values(tape, m.l2), r.fwd("l2" + u), "l2" + u));
   }
-  EXPECT_TRUE(close(host_values(tape, o.z), r.fwd("z"), "z"));
+  EXPECT_TRUE(close_to(host_values(tape, o.z), r.fwd("z"), "z"));
   if (o.qz_m != kNoTensor) {  // single_encoder: the joint posterior
-    EXPECT_TRUE(close(host_values(tape, o.qz_m), r.fwd("qz_m"), "joint qz_m"));
-    EXPECT_TRUE(close(host_values(tape, o.qz_v), r.fwd("qz_v"), "joint qz_v"));
+    EXPECT_TRUE(close_to(host_values(tape, o.qz_m), r.fwd("qz_m"), "joint qz_m"));
+    EXPECT_TRUE(close_to(host_values(tape, o.qz_v), r.fwd("qz_v"), "joint qz_v"));
   }
-  EXPECT_TRUE(close(host_values(tape, o.recon), r.fwd("recon"), "recon"));
-  EXPECT_TRUE(close(host_values(tape, o.kl_z), r.fwd("kl_z"), "kl_z"));
+  EXPECT_TRUE(close_to(host_values(tape, o.recon), r.fwd("recon"), "recon"));
+  EXPECT_TRUE(close_to(host_values(tape, o.kl_z), r.fwd("kl_z"), "kl_z"));
   if (o.kl_l != kNoTensor) {
-    EXPECT_TRUE(close(host_values(tape, o.kl_l), r.fwd("kl_l"), "kl_l"));
+    EXPECT_TRUE(close_to(host_values(tape, o.kl_l), r.fwd("kl_l"), "kl_l"));
   } else {
     for (float v : r.fwd("kl_l").v) EXPECT_EQ(v, 0.f);
   }
@@ -229,7 +223,7 @@ TEST_P(RegviFixture, ForwardLossesAndGradientsMatchRegularizedvi) {
                   -double(md.n_features * r.cfg.total_ambient()) * (aa * std::log(bb) - std::lgamma(aa)));
     }
   }
-  EXPECT_TRUE(close(host_values(tape, o.loss), r.fwd("loss"), "loss"));
+  EXPECT_TRUE(close_to(host_values(tape, o.loss), r.fwd("loss"), "loss"));
 
   tape.backward(o.loss);
   ParamStore& ps = r.model->params();
@@ -260,7 +254,7 @@ TEST_P(RegviFixture, ThreeAdamStepsMatchRegularizedvi) {
   ParamStore& ps = r.model->params();
   for (size_t id = 0; id < ps.entries().size(); ++id) {
     const ParamEntry& e = ps.entry(int(id));
-    EXPECT_TRUE(close(ps.get(int(id)), read_array(r.root.open("steps/final/" + e.name)), "final " + e.name, 1e-4, 1e-4));
+    EXPECT_TRUE(close_to(ps.get(int(id)), read_array(r.root.open("steps/final/" + e.name)), "final " + e.name, 1e-4, 1e-4));
   }
 }
 
@@ -292,20 +286,20 @@ TEST_P(RegviFixture, DataDrivenInitMatchesRegularizedvi) {
     const std::vector<double> target = models::decoder_bias_target(x, r.cfg.init_decoder_bias, sens);
     std::vector<float> tf(target.begin(), target.end());
     if (md.decoder_bias_multiplier == 1.0) {  // the model hands its module the multiplied target otherwise
-      EXPECT_TRUE(close(tf, read_array(r.root.open("init/decoder_bias_init" + s)), "decoder bias target", 1e-5, 1e-6));
+      EXPECT_TRUE(close_to(tf, read_array(r.root.open("init/decoder_bias_init" + s)), "decoder bias target", 1e-5, 1e-6));
     }
     // ... and the bias the module wrote from it.
     const std::string dec = r.cfg.multimodal ? "decoders." + md.name : "decoder";
-    EXPECT_TRUE(close(models::decoder_bias_of(target, md.decoder_bias_multiplier), read_array(r.root.open("weights/" + dec + ".px_scale_decoder.0.bias")),
+    EXPECT_TRUE(close_to(models::decoder_bias_of(target, md.decoder_bias_multiplier), read_array(r.root.open("weights/" + dec + ".px_scale_decoder.0.bias")),
                       "decoder bias", 1e-5, 1e-6));
     const std::vector<float> bg = models::background_init_of(x, r.cells.ambient, r.cfg.n_cats_ambient, 0.2, sens);
     if (const auto ref = r.root.open_if("init/additive_bg_init_per_gene" + s))  // modalities with a background
-      EXPECT_TRUE(close(bg, read_array(*ref), "background init", 1e-5, 1e-6));
+      EXPECT_TRUE(close_to(bg, read_array(*ref), "background init", 1e-5, 1e-6));
     else
       EXPECT_FALSE(md.additive_background);
     if (const auto ref = r.root.open_if("init/px_r_init_mean" + s)) {  // dispersion_init="data"
       const models::DispersionMoM mom = models::dispersion_mom(x, 0.9, 0.01, 20.0, md.dispersion_prior_direction);
-      EXPECT_TRUE(close(mom.log_theta, read_array(*ref), "MoM log theta", 1e-5, 1e-6));
+      EXPECT_TRUE(close_to(mom.log_theta, read_array(*ref), "MoM log theta", 1e-5, 1e-6));
       EXPECT_NEAR(std::clamp(mom.suggested_mean, 1e-4, 100.0), md.dispersion_hyper_prior_mean,
                   1e-6 * md.dispersion_hyper_prior_mean);
     }
@@ -316,8 +310,8 @@ TEST_P(RegviFixture, DataDrivenInitMatchesRegularizedvi) {
     const models::RegviLibraryPrior lp =
         models::library_prior_of(totals, r.cells.library, r.cfg.n_library_cats, md.library_log_vars_weight, md.centering_sensitivity);
     const models::RegviNames nm = models::RegviNames::of(r.cfg, md);
-    EXPECT_TRUE(close(lp.means, read_array(r.root.open("weights/" + nm.lib_means)), "library_log_means", 1e-5, 1e-6));
-    EXPECT_TRUE(close(lp.vars, read_array(r.root.open("weights/" + nm.lib_vars)), "library_log_vars", 1e-5, 1e-6));
+    EXPECT_TRUE(close_to(lp.means, read_array(r.root.open("weights/" + nm.lib_means)), "library_log_means", 1e-5, 1e-6));
+    EXPECT_TRUE(close_to(lp.vars, read_array(r.root.open("weights/" + nm.lib_vars)), "library_log_vars", 1e-5, 1e-6));
     EXPECT_NEAR(lp.global_log_mean, read_array(r.root.open("weights/" + nm.lib_global_mean)).v.at(0), 1e-5);
     EXPECT_NEAR(lp.log_sensitivity, read_array(r.root.open("weights/" + nm.lib_log_sens)).v.at(0), 1e-6);
   }

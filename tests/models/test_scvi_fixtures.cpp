@@ -43,11 +43,6 @@ ScviConfig config_of(const io::Node& root) {
 // fp32 comparison: the reference is torch's float32 forward; cuvi computes likelihood terms in double
 // and accumulates in double, so the two differ by float32 rounding of each side. Elementwise
 // tolerance 1e-4 relative plus 1e-5 of the tensor's mean magnitude (a floor for entries near zero).
-::testing::AssertionResult close(const std::vector<float>& got, const HostArray& ref, const std::string& what,
-                                 double rtol = 1e-4, double atol_scale = 1e-5) {
-  return close_to(got, ref, what, rtol, atol_scale);
-}
-
 class ScviFixture : public ::testing::TestWithParam<FixtureCase> {};
 
 struct FixtureRun {
@@ -114,14 +109,14 @@ TEST_P(ScviFixture, ForwardLossAndGradientsMatchScviTools) {
   fo.want_px = true;  // px_scale, px_rate and theta next to the fused loss
   const models::ScviOutputs o = r.model->module().forward(g, r.model->inputs(tape, r.minibatch()), fo);
   auto fwd = [&](const char* name) { return read_array(r.root.open(std::string("forward/") + name)); };
-  EXPECT_TRUE(close(host_values(tape, o.qz_m), fwd("qz_m"), "qz_m"));
-  EXPECT_TRUE(close(host_values(tape, o.qz_v), fwd("qz_v"), "qz_v"));
-  EXPECT_TRUE(close(host_values(tape, o.z), fwd("z"), "z"));
-  EXPECT_TRUE(close(host_values(tape, o.library), fwd("library"), "library"));
-  EXPECT_TRUE(close(host_values(tape, o.px_scale), fwd("px_scale"), "px_scale"));
-  EXPECT_TRUE(close(host_values(tape, o.px_rate), fwd("px_rate"), "px_rate"));
+  EXPECT_TRUE(close_to(host_values(tape, o.qz_m), fwd("qz_m"), "qz_m"));
+  EXPECT_TRUE(close_to(host_values(tape, o.qz_v), fwd("qz_v"), "qz_v"));
+  EXPECT_TRUE(close_to(host_values(tape, o.z), fwd("z"), "z"));
+  EXPECT_TRUE(close_to(host_values(tape, o.library), fwd("library"), "library"));
+  EXPECT_TRUE(close_to(host_values(tape, o.px_scale), fwd("px_scale"), "px_scale"));
+  EXPECT_TRUE(close_to(host_values(tape, o.px_rate), fwd("px_rate"), "px_rate"));
   if (o.px_dropout != kNoTensor) {
-    EXPECT_TRUE(close(host_values(tape, o.px_dropout), fwd("px_dropout"), "px_dropout"));
+    EXPECT_TRUE(close_to(host_values(tape, o.px_dropout), fwd("px_dropout"), "px_dropout"));
   }
   if (o.theta != kNoTensor) {
     std::vector<float> theta = host_values(tape, o.theta);
@@ -130,18 +125,18 @@ TEST_P(ScviFixture, ForwardLossAndGradientsMatchScviTools) {
       for (int64_t i = 0; i < r.N * r.G; ++i) b[i] = theta[i % r.G];
       theta = b;
     }
-    EXPECT_TRUE(close(theta, fwd("px_r"), "theta"));
+    EXPECT_TRUE(close_to(theta, fwd("px_r"), "theta"));
   }
   if (!r.cfg.use_observed_lib_size) {
-    EXPECT_TRUE(close(host_values(tape, o.ql_m), fwd("ql_m"), "ql_m"));
-    EXPECT_TRUE(close(host_values(tape, o.ql_v), fwd("ql_v"), "ql_v"));
-    EXPECT_TRUE(close(host_values(tape, o.kl_l), fwd("kl_l"), "kl_l"));
+    EXPECT_TRUE(close_to(host_values(tape, o.ql_m), fwd("ql_m"), "ql_m"));
+    EXPECT_TRUE(close_to(host_values(tape, o.ql_v), fwd("ql_v"), "ql_v"));
+    EXPECT_TRUE(close_to(host_values(tape, o.kl_l), fwd("kl_l"), "kl_l"));
   }
   std::vector<float> rec = host_values(tape, o.log_lik);
   for (float& v : rec) v = -v;
-  EXPECT_TRUE(close(rec, fwd("rec_loss"), "rec_loss"));
-  EXPECT_TRUE(close(host_values(tape, o.kl_z), fwd("kl_z"), "kl_z"));
-  EXPECT_TRUE(close(host_values(tape, o.loss), fwd("loss"), "loss"));
+  EXPECT_TRUE(close_to(rec, fwd("rec_loss"), "rec_loss"));
+  EXPECT_TRUE(close_to(host_values(tape, o.kl_z), fwd("kl_z"), "kl_z"));
+  EXPECT_TRUE(close_to(host_values(tape, o.loss), fwd("loss"), "loss"));
 
   // Gradients: the same set of parameters, the same values.
   tape.backward(o.loss);
@@ -157,7 +152,7 @@ TEST_P(ScviFixture, ForwardLossAndGradientsMatchScviTools) {
     const int id = ps.find(k);
     ASSERT_GE(id, 0) << "no buffer " << k;
     if (k.rfind("decoder.px_dropout_decoder", 0) == 0 && r.cfg.gene_likelihood != "zinb") continue;  // not evaluated
-    EXPECT_TRUE(close(ps.get(id), read_array(r.root.open("buffers_after/" + k)), "buffer " + k));
+    EXPECT_TRUE(close_to(ps.get(id), read_array(r.root.open("buffers_after/" + k)), "buffer " + k));
   }
 }
 
@@ -183,7 +178,7 @@ TEST_P(ScviFixture, ThreeAdamStepsMatchScviTools) {
     const ParamEntry& e = ps.entry(int(id));
     if (!e.trainable) continue;
     // After three updates of at most lr = 1e-3 each, parameters agree to 1e-4 relative + 1e-5.
-    EXPECT_TRUE(close(ps.get(int(id)), read_array(r.root.open("steps/final/" + e.name)), "final " + e.name, 1e-4,
+    EXPECT_TRUE(close_to(ps.get(int(id)), read_array(r.root.open("steps/final/" + e.name)), "final " + e.name, 1e-4,
                       1e-4));
   }
 }

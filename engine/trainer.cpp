@@ -224,7 +224,7 @@ size_t plan_step_bytes(Backend& backend, TrainableModel& model, DeviceDataset& d
 }
 
 Trainer::Trainer(Backend& backend, TrainableModel& model, DeviceDataset& data, const TrainConfig& config)
-    : m_backend(backend), m_model(model), m_data(data), m_config(config), m_acc(backend, 8 * sizeof(double)) {
+    : m_backend(backend), m_model(model), m_data(data), m_config(config), m_acc(backend, 4 * sizeof(double)) {
   CUVI_CHECK(config.batch_size > 0, "--batch-size must be positive");
 }
 
@@ -242,14 +242,11 @@ void Trainer::drop_graphs() {
 bool Trainer::record_step(int64_t b, bool training, bool capturing) {
   Tape& tape = *m_tape;
   const Device dev = m_backend.device();
-  Tensor acc(m_acc.data(), DType::F64, dev, Shape{4});
-  Tensor acc_loss(static_cast<double*>(m_acc.data()) + 4, DType::F64, dev, Shape{4});
+  Tensor acc(m_acc.data(), DType::F64, dev, Shape{4});  // the three metric sums, then the loss sum
   tape.begin_step();
   const MiniBatch mb = m_data.batch(b, m_arena);
   const StepTensors st = m_model.record(tape, mb, training);
-  const TensorId acc_id = tape.input(acc), acc_loss_id = tape.input(acc_loss);
-  tape.apply(op("accumulate_sums"), {st.metrics[0], st.metrics[1], st.metrics[2], kNoTensor, acc_id});
-  tape.apply(op("accumulate_sums"), {st.loss, kNoTensor, kNoTensor, kNoTensor, acc_loss_id});
+  tape.apply(op("accumulate_sums"), {st.metrics[0], st.metrics[1], st.metrics[2], st.loss, tape.input(acc)});
   if (training) {
     tape.backward(st.objective != kNoTensor ? st.objective : st.loss);
     // A new segment table is an upload, which a capture forbids: discard, run eagerly, capture later.
@@ -361,10 +358,10 @@ bool Trainer::run_epoch(const std::vector<int32_t>& rows, bool training, int64_t
     }
   }
   m_data.check_device_errors();
-  double host[8];
+  double host[4];
   m_backend.download(host, m_acc.data(), sizeof(host));
   sums.assign(host, host + 3);
-  loss_sum = host[4];
+  loss_sum = host[3];
   return true;
 }
 

@@ -183,7 +183,7 @@ class Trainer {
   DeviceDataset& m_data;
   TrainConfig m_config;
   Arena m_arena;
-  DeviceBuffer m_acc;  // (8) f64 metric and loss accumulators on the backend
+  DeviceBuffer m_acc;  // (4) f64 on the backend: the three metric sums, then the loss sum
   std::unique_ptr<OptimizerSet> m_optimizer;  // TrainConfig::optimizer and the model's extra groups
   std::unique_ptr<Tape> m_tape;  // one tape for the run: its seed gradient's address is part of the graphs
   std::string m_status;  // progress line prefix

@@ -12,6 +12,7 @@ void register_norm_ops(Registry& r);
 void register_embedding_ops(Registry& r);
 void register_likelihood_ops(Registry& r);
 void register_px_likelihood_ops(Registry& r);
+void register_elbo_ops(Registry& r);
 void register_sampling_ops(Registry& r);
 void register_attention_ops(Registry& r);
 void register_optimizer_ops(Registry& r);
@@ -31,6 +32,7 @@ void register_all_ops(Registry& r) {
   ops::register_embedding_ops(r);
   ops::register_likelihood_ops(r);
   ops::register_px_likelihood_ops(r);
+  ops::register_elbo_ops(r);
   ops::register_sampling_ops(r);
   ops::register_attention_ops(r);
   ops::register_optimizer_ops(r);

@@ -1,6 +1,7 @@
 // CPU reference of the fused likelihood tail px_log_prob (spec scvi-multivi §1.3 step 5, §1.4):
-// px_scale = softmax(px logits), px_rate = exp(library) px_scale, theta = exp(px_r), NB / ZINB log-prob per
-// row and every gradient of it, computed in the forward. Element math: the vectorized NB/ZINB of
+// px_scale = softmax(px logits + b_logits), px_rate = exp(library) px_scale, theta = exp(px_r), NB / ZINB
+// log-prob per row (dropout logits pi + b_pi) and every gradient of it, computed in the forward. The optional
+// per-gene biases are the decoder heads' biases, added here instead of in a separate pass over (N, G). Element math: the vectorized NB/ZINB of
 // kernels/cpu/likelihood.h (double inside).
 #pragma once
 #include <cmath>
@@ -24,7 +25,9 @@ void px_log_prob_fwd(const T* x,        // (N, G) counts
                      const T* library,  // (N) log library
                      const T* px_r,     // (N, G) or (G) log theta
                      bool r_full,
-                     const T* pi,  // (N, G) dropout logits, null for NB
+                     const T* pi,        // (N, G) dropout logits, null for NB
+                     const T* b_logits,  // (G) or null
+                     const T* b_pi,      // (G) or null (only with pi)
                      double eps,
                      bool want_grad,  // false: ll only (evaluation)
                      T* ll,           // (N)
@@ -51,14 +54,14 @@ void px_log_prob_fwd(const T* x,        // (N, G) counts
     double m = -INFINITY;
     bool nan = false;
     for (int64_t j = 0; j < G; ++j) {
-      const double v = static_cast<double>(lr[j]);
+      const double v = static_cast<double>(lr[j]) + (b_logits ? static_cast<double>(b_logits[j]) : 0.0);
       nan = nan || v != v;
       m = v > m ? v : m;
     }
     if (nan) m = NAN;
     double S = 0;
     for (int64_t j = 0; j < G; ++j) {
-      const double e = vm_exp(static_cast<double>(lr[j]) - m);
+      const double e = vm_exp(static_cast<double>(lr[j]) + (b_logits ? static_cast<double>(b_logits[j]) : 0.0) - m);
       mr[j] = static_cast<T>(e);
       S += e;
     }
@@ -70,6 +73,17 @@ void px_log_prob_fwd(const T* x,        // (N, G) counts
       for (int64_t j = 0; j < G; ++j) tr[j] = static_cast<T>(vm_exp(static_cast<double>(px_r[n * G + j])));
     else
       for (int64_t j = 0; j < G; ++j) tr[j] = static_cast<T>(theta_row[j]);
+  }
+  // Dropout logits plus their bias, staged once for the element kernels (the gradient is the same for both).
+  thread_local std::vector<T> pi_biased;
+  if (pi && b_pi) {
+    pi_biased.resize(N * G);
+    T* pb = pi_biased.data();  // the calling thread's buffer, through a plain pointer
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t j = 0; j < G; ++j)
+        pb[n * G + j] = static_cast<T>(static_cast<double>(pi[n * G + j]) + static_cast<double>(b_pi[j]));
+    pi = pb;
   }
   const LikInputs<T> in{{x, mu, th, pi}, {kLikFull, kLikFull, kLikFull, pi ? kLikFull : kLikAbsent}, {0, 0, 0, 0}};
   lik_rows_fwd<T>(kind, in, eps, ll, N, G);
@@ -94,13 +108,15 @@ void px_log_prob_fwd(const T* x,        // (N, G) counts
   }
 }
 
-// Backward: d_in (+)= dll[n] * the saved gradients; px_r of shape (G) sums over rows in order (double).
-// dll null: zero gradients. A null d_* needs no gradient.
+// Backward: d_in (+)= dll[n] * the saved gradients; px_r of shape (G) and the biases sum over rows in order
+// (double). dll null: zero gradients. A null d_* needs no gradient.
 template <class T>
 void px_log_prob_bwd(const T* dll,  // (N) or null
                      const T* g_logits, const T* g_log_theta, const T* g_pi, const T* g_library, bool r_full,
                      T* d_logits, T* d_library, T* d_px_r, T* d_pi,  // (N,G), (N), (N,G) or (G), (N,G)
-                     bool acc_logits, bool acc_library, bool acc_r, bool acc_pi, int64_t N, int64_t G) {
+                     T* d_b_logits, T* d_b_pi,                       // (G) or null
+                     bool acc_logits, bool acc_library, bool acc_r, bool acc_pi, bool acc_b_logits, bool acc_b_pi,
+                     int64_t N, int64_t G) {
   auto put = [](T* dst, bool accumulate, double v) {
     *dst = static_cast<T>(accumulate ? static_cast<double>(*dst) + v : v);
   };
@@ -116,14 +132,19 @@ void px_log_prob_bwd(const T* dll,  // (N) or null
       if (d_px_r && r_full) put(d_px_r + k, acc_r, scaled(g_log_theta, k));
     }
   }
-  if (d_px_r && !r_full) {
+  // Per-gene sums over rows: (G)-shaped px_r and the two biases.
+  auto column_sum = [&](const T* g, T* dst, bool accumulate) {
 #pragma omp parallel for schedule(static)
     for (int64_t j = 0; j < G; ++j) {
       double s = 0;
-      for (int64_t n = 0; n < N; ++n) s += dll ? static_cast<double>(dll[n]) * static_cast<double>(g_log_theta[n * G + j]) : 0.0;
-      put(d_px_r + j, acc_r, s);
+      if (dll)
+        for (int64_t n = 0; n < N; ++n) s += static_cast<double>(dll[n]) * static_cast<double>(g[n * G + j]);
+      put(dst + j, accumulate, s);
     }
-  }
+  };
+  if (d_px_r && !r_full) column_sum(g_log_theta, d_px_r, acc_r);
+  if (d_b_logits) column_sum(g_logits, d_b_logits, acc_b_logits);
+  if (d_b_pi) column_sum(g_pi, d_b_pi, acc_b_pi);
 }
 
 }  // namespace cuvi::cpu

@@ -1,6 +1,7 @@
 // CUDA twin of the fused likelihood tail px_log_prob (kernels/cpu/px_likelihood.h): per row one block
-// computes softmax -> px_rate -> NB/ZINB log-prob and every gradient in fp32 (likelihood_f32.h); the
-// backward is one launch that scales the saved gradients. Fixed-order float reductions, no atomics.
+// computes softmax -> px_rate -> NB/ZINB log-prob and every gradient in fp32 (likelihood_f32.h), with the
+// decoder heads' per-gene biases added on the fly; the backward is one launch that scales the saved
+// gradients and sums the per-gene ones (px_r of shape (G), the biases). Fixed-order float reductions, no atomics.
 #include "kernels/common/likelihood_f32.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/px_likelihood.h"
@@ -31,16 +32,18 @@ __device__ __forceinline__ void merge_max_sum(float& m, float& s, float m2, floa
 
 __global__ void __launch_bounds__(kRowThreads)
     px_fwd_kernel(const float* __restrict__ x, const float* __restrict__ logits, const float* __restrict__ library,
-                  const float* __restrict__ px_r, bool r_full, const float* __restrict__ pi, float eps,
-                  bool want_grad, float* __restrict__ ll, float* __restrict__ g_logits, float* __restrict__ g_log_theta,
+                  const float* __restrict__ px_r, bool r_full, const float* __restrict__ pi,
+                  const float* __restrict__ b_logits, const float* __restrict__ b_pi, float eps, bool want_grad,
+                  float* __restrict__ ll, float* __restrict__ g_logits, float* __restrict__ g_log_theta,
                   float* __restrict__ g_pi, float* __restrict__ g_library, int64_t G) {
   __shared__ float sh_a[kRowThreads];
   __shared__ float sh_b[kRowThreads];
   const int64_t n = blockIdx.x, row = n * G;
   const float* lr = logits + row;
+  auto logit = [&](int64_t j) { return b_logits ? lr[j] + b_logits[j] : lr[j]; };
   // Online softmax statistics per thread, then a fixed tree over the block.
   float m = 0.0f, s = 0.0f;
-  for (int64_t j = threadIdx.x; j < G; j += blockDim.x) merge_max_sum(m, s, lr[j], 1.0f);
+  for (int64_t j = threadIdx.x; j < G; j += blockDim.x) merge_max_sum(m, s, logit(j), 1.0f);
   sh_a[threadIdx.x] = m;
   sh_b[threadIdx.x] = s;
   __syncthreads();
@@ -58,12 +61,12 @@ __global__ void __launch_bounds__(kRowThreads)
   const float lib = expf(library[n]);
   float ll_sum = 0.0f, A = 0.0f;
   for (int64_t j = threadIdx.x; j < G; j += blockDim.x) {
-    const float scale = expf(lr[j] - mx) / S;
+    const float scale = expf(logit(j) - mx) / S;
     const float mu = scale * lib;
     const float theta = expf(px_r[r_full ? row + j : j]);
     float e_ll, e_a, e_th;
     if (pi) {
-      const LikfZinb z = likf_zinb(x[row + j], mu, theta, pi[row + j], eps);
+      const LikfZinb z = likf_zinb(x[row + j], mu, theta, b_pi ? pi[row + j] + b_pi[j] : pi[row + j], eps);
       e_ll = z.ll;
       e_a = z.mu_dmu;
       e_th = z.th_dth;
@@ -99,17 +102,19 @@ __global__ void __launch_bounds__(kRowThreads)
   if (!want_grad) return;
   // d ll / d logit_j = a_j - px_scale_j A (the softmax Jacobian); each thread revisits its own columns.
   for (int64_t j = threadIdx.x; j < G; j += blockDim.x) {
-    const float scale = expf(lr[j] - mx) / S;
+    const float scale = expf(logit(j) - mx) / S;
     g_logits[row + j] -= scale * A_row;
   }
 }
 
-// Grid ceil(G / kColThreads): thread = column j over all rows; block 0 also writes d_library.
+// Grid ceil(G / kColThreads): thread = column j over all rows (its per-gene sums in row order); block 0 also
+// writes d_library.
 __global__ void __launch_bounds__(kColThreads)
     px_bwd_kernel(const float* __restrict__ dll, const float* __restrict__ g_logits,
                   const float* __restrict__ g_log_theta, const float* __restrict__ g_pi,
-                  const float* __restrict__ g_library, bool r_full, float* d_logits, float* d_library, float* d_px_r,
-                  float* d_pi, bool acc_logits, bool acc_library, bool acc_r, bool acc_pi, int64_t N, int64_t G) {
+                  const float* __restrict__ g_library, bool r_full, PxGrads d, int64_t N, int64_t G) {
+  float *d_logits = d.logits, *d_library = d.library, *d_px_r = d.px_r, *d_pi = d.pi;
+  const bool acc_logits = d.acc_logits, acc_library = d.acc_library, acc_r = d.acc_r, acc_pi = d.acc_pi;
   if (blockIdx.x == 0 && d_library)
     for (int64_t n = threadIdx.x; n < N; n += blockDim.x) {
       const float v = dll ? dll[n] * g_library[n] : 0.0f;
@@ -117,17 +122,19 @@ __global__ void __launch_bounds__(kColThreads)
     }
   const int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (j >= G) return;
-  float col = 0.0f;
+  float col = 0.0f, col_logits = 0.0f, col_pi = 0.0f;
   for (int64_t n = 0; n < N; ++n) {
     const float w = dll ? dll[n] : 0.0f;
     const int64_t k = n * G + j;
-    if (d_logits) {
+    if (d_logits || d.b_logits) {
       const float v = dll ? w * g_logits[k] : 0.0f;
-      d_logits[k] = acc_logits ? d_logits[k] + v : v;
+      if (d_logits) d_logits[k] = acc_logits ? d_logits[k] + v : v;
+      col_logits += v;
     }
-    if (d_pi) {
+    if (d_pi || d.b_pi) {
       const float v = dll ? w * g_pi[k] : 0.0f;
-      d_pi[k] = acc_pi ? d_pi[k] + v : v;
+      if (d_pi) d_pi[k] = acc_pi ? d_pi[k] + v : v;
+      col_pi += v;
     }
     if (d_px_r) {
       const float v = dll ? w * g_log_theta[k] : 0.0f;
@@ -138,28 +145,29 @@ __global__ void __launch_bounds__(kColThreads)
     }
   }
   if (d_px_r && !r_full) d_px_r[j] = acc_r ? d_px_r[j] + col : col;
+  if (d.b_logits) d.b_logits[j] = d.acc_b_logits ? d.b_logits[j] + col_logits : col_logits;
+  if (d.b_pi) d.b_pi[j] = d.acc_b_pi ? d.b_pi[j] + col_pi : col_pi;
 }
 
 }  // namespace
 
 void px_log_prob_fwd(cudaStream_t s, const float* x, const float* logits, const float* library, const float* px_r,
-                     bool r_full, const float* pi, float eps, bool want_grad, float* ll, float* g_logits, float* g_log_theta,
-                     float* g_pi, float* g_library, int64_t N, int64_t G) {
+                     bool r_full, const float* pi, const float* b_logits, const float* b_pi, float eps,
+                     bool want_grad, float* ll, float* g_logits, float* g_log_theta, float* g_pi, float* g_library,
+                     int64_t N, int64_t G) {
   if (N <= 0) return;
   const int threads = G >= kWideGenes ? kRowThreads : 256;
-  px_fwd_kernel<<<static_cast<unsigned>(N), threads, 0, s>>>(x, logits, library, px_r, r_full, pi, eps, want_grad, ll,
-                                                                g_logits, g_log_theta, g_pi, g_library, G);
+  px_fwd_kernel<<<static_cast<unsigned>(N), threads, 0, s>>>(x, logits, library, px_r, r_full, pi, b_logits, b_pi,
+                                                                eps, want_grad, ll, g_logits, g_log_theta, g_pi,
+                                                                g_library, G);
   check_launch("px_log_prob forward");
 }
 
 void px_log_prob_bwd(cudaStream_t s, const float* dll, const float* g_logits, const float* g_log_theta,
-                     const float* g_pi, const float* g_library, bool r_full, float* d_logits, float* d_library,
-                     float* d_px_r, float* d_pi, bool acc_logits, bool acc_library, bool acc_r, bool acc_pi,
-                     int64_t N, int64_t G) {
-  if (N <= 0 || G <= 0 || !(d_logits || d_library || d_px_r || d_pi)) return;
+                     const float* g_pi, const float* g_library, bool r_full, const PxGrads& d, int64_t N, int64_t G) {
+  if (N <= 0 || G <= 0 || !(d.logits || d.library || d.px_r || d.pi || d.b_logits || d.b_pi)) return;
   const unsigned blocks = static_cast<unsigned>((G + kColThreads - 1) / kColThreads);
-  px_bwd_kernel<<<blocks, kColThreads, 0, s>>>(dll, g_logits, g_log_theta, g_pi, g_library, r_full, d_logits,
-                                               d_library, d_px_r, d_pi, acc_logits, acc_library, acc_r, acc_pi, N, G);
+  px_bwd_kernel<<<blocks, kColThreads, 0, s>>>(dll, g_logits, g_log_theta, g_pi, g_library, r_full, d, N, G);
   check_launch("px_log_prob backward");
 }
 

@@ -19,13 +19,21 @@ DecoderOut DecoderScvi::forward(Graph& g, TensorId z, TensorId codes, bool want_
                                 bool want_scale) const {
   const TensorId hd = m_fc.forward(g, z, codes);
   DecoderOut o;
+  // Biases of the two gene-wide heads: in the GEMM's output, or (no px_scale wanted) left to the likelihood tail.
+  const TensorId scale_b = g.p(m_scale_b), drop_b = want_dropout ? g.p(m_drop_b) : kNoTensor;
+  const bool defer_bias = !want_scale;
+  if (defer_bias) {
+    o.px_logits_bias = scale_b;
+    o.px_dropout_bias = drop_b;
+  }
   if (want_dropout) {  // the two gene-wide heads as one batched GEMM
-    const std::vector<TensorId> heads =
-        g.tape.apply(op("linear_pair"), {hd, g.p(m_scale_w), g.p(m_scale_b), g.p(m_drop_w), g.p(m_drop_b)});
+    const std::vector<TensorId> heads = g.tape.apply(
+        op("linear_pair"), {hd, g.p(m_scale_w), defer_bias ? kNoTensor : scale_b, g.p(m_drop_w),
+                            defer_bias ? kNoTensor : drop_b});
     o.px_logits = heads[0];
     o.px_dropout = heads[1];
   } else {
-    o.px_logits = g.apply("linear", {hd, g.p(m_scale_w), g.p(m_scale_b), kNoTensor});
+    o.px_logits = g.apply("linear", {hd, g.p(m_scale_w), defer_bias ? kNoTensor : scale_b, kNoTensor});
   }
   if (want_scale) o.px_scale = g.apply("softmax_rows", {o.px_logits});
   if (want_r) o.px_r = g.apply("linear", {hd, g.p(m_r_w), g.p(m_r_b), kNoTensor});

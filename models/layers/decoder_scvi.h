@@ -11,6 +11,9 @@ struct DecoderOut {
   TensorId px_scale = kNoTensor;    // (N, G) softmax over genes (unless the caller fuses it into the loss)
   TensorId px_r = kNoTensor;        // (N, G) raw log-dispersion from the decoder (gene-cell only)
   TensorId px_dropout = kNoTensor;  // (N, G) zero-inflation logits
+  // Without px_scale (want_scale false) the heads' biases are left to the likelihood tail (px_log_prob adds them
+  // on the fly): px_logits and px_dropout are then bias-free and these name the (G) bias parameters.
+  TensorId px_logits_bias = kNoTensor, px_dropout_bias = kNoTensor;
 };
 
 class DecoderScvi {

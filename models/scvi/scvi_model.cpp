@@ -39,10 +39,8 @@ StepTensors ScviModel::record(Tape& tape, const MiniBatch& mb, bool training) {
   const ScviOutputs o = m_module.forward(g, inputs(tape, mb));
   StepTensors st;
   st.loss = o.loss;
-  OpParams neg;
-  neg.f[0] = -1.0;
-  st.metrics[0] = tape.apply1("scale", {o.log_lik}, neg);  // reconstruction_loss = -log p(x|z,l)
-  st.metrics[1] = o.kl_l == kNoTensor ? o.kl_z : tape.apply1("add", {o.kl_z, o.kl_l});  // kl_local, unweighted
+  st.metrics[0] = o.reconstruction_loss;  // -log p(x|z,l)
+  st.metrics[1] = o.kl_local;             // KL_z + KL_l, unweighted
   return st;
 }
 

@@ -119,7 +119,7 @@ ScviOutputs ScviModule::forward(Graph& g, const ScviInputs& in, const ScviForwar
   const bool want_px = !fused || opt.want_px;
   const DecoderOut d = linear ? m_linear_decoder.forward(g, d_in, in.dec_codes, zi, want_px)
                               : m_decoder.forward(g, d_in, in.dec_codes, zi, c.dispersion == "gene-cell", want_px);
-  o.px_dropout = d.px_dropout;
+  if (d.px_dropout_bias == kNoTensor) o.px_dropout = d.px_dropout;  // bias-free logits stay inside the loss
   const TensorId log_th = c.gene_likelihood != "poisson" ? log_theta(g, in, d) : kNoTensor;
   if (want_px) {
     o.px_scale = d.px_scale;
@@ -132,17 +132,12 @@ ScviOutputs ScviModule::forward(Graph& g, const ScviInputs& in, const ScviForwar
   if (fused) {
     OpParams p = params_f({1e-8});
     p.i[0] = g.training ? 0 : 1;  // evaluation: the value only, no gradients saved
-    o.log_lik = g.apply("px_log_prob", {in.x, d.px_logits, o.library, log_th, zi ? d.px_dropout : kNoTensor}, p);
-  }
-  else
+    o.log_lik = g.apply("px_log_prob", {in.x, d.px_logits, o.library, log_th, zi ? d.px_dropout : kNoTensor,
+                                        d.px_logits_bias, zi ? d.px_dropout_bias : kNoTensor},
+                        p);
+  } else
     o.log_lik = g.apply("poisson_log_prob", {in.x, o.px_rate});
   if (o.kl_z == kNoTensor) o.kl_z = g.apply("kl_normal", {o.qz_m, o.qz_v, kNoTensor, kNoTensor});
-  TensorId kl_weighted = g.apply("scale", {o.kl_z}, [] {
-    OpParams p;
-    p.f[0] = 1.0;
-    p.i[0] = 1;  // times the device kl_weight
-    return p;
-  }());
   if (!c.use_observed_lib_size) {
     // Prior N(mu_b, sqrt(var_b)) of the cell's observed batch: a one-hot lookup of the (1, B) buffers.
     const Tensor& x = g.tape.value(in.x);
@@ -150,10 +145,15 @@ ScviOutputs ScviModule::forward(Graph& g, const ScviInputs& in, const ScviForwar
     const TensorId pm = g.apply("linear", {empty, g.p(m_lib_means), kNoTensor, in.batch});
     const TensorId pv = g.apply("linear", {empty, g.p(m_lib_vars), kNoTensor, in.batch});
     o.kl_l = g.apply("kl_normal", {o.ql_m, o.ql_v, pm, pv});
-    kl_weighted = g.apply("add", {kl_weighted, o.kl_l});
   }
-  const TensorId per_cell = g.apply("sub", {kl_weighted, o.log_lik});
-  o.loss = g.apply("mean_all", {per_cell});
+  // mean(-log_lik + kl_weight KL_z + KL_l) and the per-cell metrics, one op (KL_z times the device kl_weight).
+  OpParams w;
+  w.f[0] = 1.0;
+  w.i[0] = 1;
+  const std::vector<TensorId> elbo = g.tape.apply(op("elbo_mean"), {o.log_lik, o.kl_z, o.kl_l}, w);
+  o.loss = elbo[0];
+  o.reconstruction_loss = elbo[1];
+  o.kl_local = elbo[2];
   return o;
 }
 

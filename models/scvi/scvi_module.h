@@ -31,6 +31,8 @@ struct ScviOutputs {
   TensorId log_lik = kNoTensor;                 // (N) log p(x | z, l)
   TensorId kl_z = kNoTensor, kl_l = kNoTensor;  // (N) unweighted
   TensorId loss = kNoTensor;                    // (1) mean(rec + kl_weight * kl_z + kl_l)
+  TensorId reconstruction_loss = kNoTensor;     // (N) -log p(x | z, l)
+  TensorId kl_local = kNoTensor;                // (N) kl_z + kl_l, unweighted
 };
 
 struct ScviForwardOptions {

@@ -27,6 +27,8 @@ const Grown kGrown[] = {
     {"batchnorm/training_tall", {0}, 3000, 3000, "column statistics over many row groups"},
     {"nb_log_prob/gene_theta", {0, 1}, 200, 200, "many likelihood tiles reduced into a per-gene theta gradient"},
     {"px_log_prob/zinb_gene_theta", {0, 1, 2, 4}, 300, 300, "the per-gene px_r gradient summed over many rows"},
+    {"px_log_prob/zinb_head_biases", {0, 1, 2, 4}, 300, 300, "the heads' bias gradients summed over many rows"},
+    {"elbo_mean/warmup_with_kl_l", {0, 1, 2}, 3000, 3000, "the single-block loss over many cells"},
 };
 
 class LargeShapesCuda : public ::testing::TestWithParam<Grown> {};

@@ -4,6 +4,7 @@
 // per-gene biases are the decoder heads' biases, added here instead of in a separate pass over (N, G). Element math: the vectorized NB/ZINB of
 // kernels/cpu/likelihood.h (double inside).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -132,14 +133,22 @@ void px_log_prob_bwd(const T* dll,  // (N) or null
       if (d_px_r && r_full) put(d_px_r + k, acc_r, scaled(g_log_theta, k));
     }
   }
-  // Per-gene sums over rows: (G)-shaped px_r and the two biases.
+  // Per-gene sums over rows, (G)-shaped px_r and the two biases: each column adds its rows in row order; a
+  // thread owns a strip of columns and streams the rows through it (contiguous reads, vectorisable).
   auto column_sum = [&](const T* g, T* dst, bool accumulate) {
+    constexpr int64_t kStrip = 512;
 #pragma omp parallel for schedule(static)
-    for (int64_t j = 0; j < G; ++j) {
-      double s = 0;
+    for (int64_t j0 = 0; j0 < G; j0 += kStrip) {
+      const int64_t len = std::min(kStrip, G - j0);
+      double s[kStrip];
+      for (int64_t j = 0; j < len; ++j) s[j] = 0;
       if (dll)
-        for (int64_t n = 0; n < N; ++n) s += static_cast<double>(dll[n]) * static_cast<double>(g[n * G + j]);
-      put(dst + j, accumulate, s);
+        for (int64_t n = 0; n < N; ++n) {
+          const double w = static_cast<double>(dll[n]);
+          const T* gr = g + n * G + j0;
+          for (int64_t j = 0; j < len; ++j) s[j] += w * static_cast<double>(gr[j]);
+        }
+      for (int64_t j = 0; j < len; ++j) put(dst + j0 + j, accumulate, s[j]);
     }
   };
   if (d_px_r && !r_full) column_sum(g_log_theta, d_px_r, acc_r);

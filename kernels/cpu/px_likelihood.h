@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu/likelihood.h"
+#include "kernels/cpu/reduce.h"
 #include "kernels/cpu/vmath.h"
 
 namespace cuvi::cpu {
@@ -52,23 +53,23 @@ void px_log_prob_fwd(const T* x,        // (N, G) counts
   for (int64_t n = 0; n < N; ++n) {
     const T* lr = logits + n * G;
     T* mr = mu + n * G;
-    double m = -INFINITY;
-    bool nan = false;
-    for (int64_t j = 0; j < G; ++j) {
-      const double v = static_cast<double>(lr[j]) + (b_logits ? static_cast<double>(b_logits[j]) : 0.0);
-      nan = nan || v != v;
-      m = v > m ? v : m;
-    }
-    if (nan) m = NAN;
-    double S = 0;
-    for (int64_t j = 0; j < G; ++j) {
-      const double e = vm_exp(static_cast<double>(lr[j]) + (b_logits ? static_cast<double>(b_logits[j]) : 0.0) - m);
-      mr[j] = static_cast<T>(e);
-      S += e;
-    }
+    // The logits (plus the head's bias, rounded to T as a linear layer's output is) staged in mr; the max, the
+    // sum of exponentials in 8 fixed lanes and the scaling pass all vectorise (vm_exp is branch-free).
+    if (b_logits)
+      for (int64_t j = 0; j < G; ++j)
+        mr[j] = static_cast<T>(static_cast<double>(lr[j]) + static_cast<double>(b_logits[j]));
+    else
+      for (int64_t j = 0; j < G; ++j) mr[j] = lr[j];
+    const double m = row_max(mr, G);
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j8 = 0;
+    for (; j8 + 8 <= G; j8 += 8)
+      for (int l = 0; l < 8; ++l) lane[l] += vm_exp(static_cast<double>(mr[j8 + l]) - m);
+    double S = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    for (; j8 < G; ++j8) S += vm_exp(static_cast<double>(mr[j8]) - m);
     const double lib = std::exp(static_cast<double>(library[n])), f = lib / S;
     inv_lib[n] = 1.0 / lib;
-    for (int64_t j = 0; j < G; ++j) mr[j] = static_cast<T>(static_cast<double>(mr[j]) * f);
+    for (int64_t j = 0; j < G; ++j) mr[j] = static_cast<T>(vm_exp(static_cast<double>(mr[j]) - m) * f);
     T* tr = th + n * G;
     if (r_full)
       for (int64_t j = 0; j < G; ++j) tr[j] = static_cast<T>(vm_exp(static_cast<double>(px_r[n * G + j])));
@@ -98,8 +99,7 @@ void px_log_prob_fwd(const T* x,        // (N, G) counts
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const int64_t r = n * G;
-    double A = 0;
-    for (int64_t j = 0; j < G; ++j) A += static_cast<double>(mu[r + j]) * static_cast<double>(dmu[r + j]);
+    const double A = row_dot(mu + r, dmu + r, G);
     for (int64_t j = 0; j < G; ++j) {
       const double scale = static_cast<double>(mu[r + j]) * inv_lib[n];
       g_logits[r + j] = static_cast<T>(static_cast<double>(mu[r + j]) * static_cast<double>(dmu[r + j]) - scale * A);

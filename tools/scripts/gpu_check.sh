@@ -96,18 +96,18 @@ fi
 if [ "$build_ok" = 1 ]; then
   if [ "$emu" = 1 ]; then
     phase tests 120 "$out/tests.log" env CUVI_SOURCE_DIR="$root" "$build/tools/cuda_emu/cuvi_tests_emu" \
-      --gtest_filter='*px_log_prob*:MetricSums*:*Adam*:*Optimizer*' --gtest_output=json:"$out/tests.json"
+      --gtest_filter='*px_log_prob*:*elbo_mean*:MetricSums*:*Adam*:*Optimizer*:ScviStepGraph*' --gtest_output=json:"$out/tests.json"
   else
     (cd "$build" && phase tests 150 "$out/tests.log" ctest -L gpu -j8 --timeout 120 --output-on-failure)
   fi
 fi
 
-# 5. Per op: the fused likelihood next to the unfused ops it replaces, and Adam.
+# 5. Per op: the fused likelihood and loss next to the unfused ops they replace, the fused layers, and Adam.
 if [ "$build_ok" = 1 ] && [ -x "$bench" ] && [ "$(left)" -gt 5 ]; then
   if [ "$tiny" = 1 ]; then
     ops_filter='^cuda/px_log_prob/zinb_N128_G2000/'
   else
-    ops_filter='^cuda/(px_log_prob|zinb_log_prob|nb_log_prob|softmax_rows|adam_step)/'
+    ops_filter='^cuda/(px_log_prob|elbo_mean|zinb_log_prob|nb_log_prob|softmax_rows|fc_layer|normal_latent|linear_pair|adam_step)/'
   fi
   phase bench_ops 40 "$out/bench_ops.log" env CUVI_BENCH_TINY="$tiny" "$bench" --benchmark_filter="$ops_filter" \
     --benchmark_min_time=0.05 --benchmark_out_format=json --benchmark_out="$out/bench_ops.json"

@@ -61,12 +61,7 @@ void px_log_prob_fwd(const T* x,        // (N, G) counts
     else
       for (int64_t j = 0; j < G; ++j) mr[j] = lr[j];
     const double m = row_max(mr, G);
-    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j8 = 0;
-    for (; j8 + 8 <= G; j8 += 8)
-      for (int l = 0; l < 8; ++l) lane[l] += vm_exp(static_cast<double>(mr[j8 + l]) - m);
-    double S = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-    for (; j8 < G; ++j8) S += vm_exp(static_cast<double>(mr[j8]) - m);
+    const double S = row_exp_sum(mr, m, G);
     const double lib = std::exp(static_cast<double>(library[n])), f = lib / S;
     inv_lib[n] = 1.0 / lib;
     for (int64_t j = 0; j < G; ++j) mr[j] = static_cast<T>(vm_exp(static_cast<double>(mr[j]) - m) * f);

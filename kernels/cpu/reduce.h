@@ -145,6 +145,18 @@ inline double row_max(const T* x, int64_t F) {
   return m;
 }
 
+// sum_f exp(x[f] - m): vm_exp is branch-free and the sum runs in 8 fixed lanes, so it vectorises.
+template <class T>
+inline double row_exp_sum(const T* x, double m, int64_t F) {
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t f = 0;
+  for (; f + 8 <= F; f += 8)
+    for (int l = 0; l < 8; ++l) lane[l] += vm_exp(static_cast<double>(x[f + l]) - m);
+  double s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (; f < F; ++f) s += vm_exp(static_cast<double>(x[f]) - m);
+  return s;
+}
+
 // y[n] = log sum_f exp(x[n, f]), torch's form: shift by the row max unless it is infinite,
 // so a row of -inf gives -inf and a row holding +inf gives +inf.
 template <class T>
@@ -190,15 +202,9 @@ void softmax_rows(const T* x,     // (N, F)
     T* yr = y + n * F;
     if (!mask) {
       const double m = row_max(xr, F);
-      // vm_exp is branch-free and the sum runs in 8 fixed lanes, so both loops vectorise (decoders
-      // take this softmax over every gene).
-      double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      int64_t f = 0;
-      for (; f + 8 <= F; f += 8)
-        for (int l = 0; l < 8; ++l) lane[l] += vm_exp(static_cast<double>(xr[f + l]) - m);
-      double s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-      for (; f < F; ++f) s += vm_exp(static_cast<double>(xr[f]) - m);
-      for (f = 0; f < F; ++f) yr[f] = static_cast<T>(vm_exp(static_cast<double>(xr[f]) - m) / s);
+      // Both loops vectorise (decoders take this softmax over every gene).
+      const double s = row_exp_sum(xr, m, F);
+      for (int64_t f = 0; f < F; ++f) yr[f] = static_cast<T>(vm_exp(static_cast<double>(xr[f]) - m) / s);
       continue;
     }
     const T* mr = mask + n * F;

@@ -12,7 +12,8 @@ namespace {
 // Forward: one block per row, 256 threads, or 1024 where genes are many (few rows then fill the device).
 constexpr int kRowThreads = 1024;  // the largest block; shared arrays sized for it
 constexpr int kWideGenes = 4096;
-constexpr int kColThreads = 128;  // backward: columns per block
+constexpr int kBwdCols = 32;  // backward: columns per block (one warp wide) ...
+constexpr int kBwdRows = 8;   // ... times row groups, whose per-gene partial sums finish in a tree
 
 // (max, sum of exp(v - max)) pairs, merged without NaN from empty parts (sum 0).
 __device__ __forceinline__ void merge_max_sum(float& m, float& s, float m2, float s2) {
@@ -107,46 +108,61 @@ __global__ void __launch_bounds__(kRowThreads)
   }
 }
 
-// Grid ceil(G / kColThreads): thread = column j over all rows (its per-gene sums in row order); block 0 also
-// writes d_library.
-__global__ void __launch_bounds__(kColThreads)
+// Grid ceil(G / kBwdCols): a block is kBwdCols columns x kBwdRows row groups; thread (x, y) takes column
+// j = tile + x over rows y, y + kBwdRows, ... (its elementwise gradients and partial per-gene sums), and the
+// per-gene sums (px_r of shape (G), the two biases) finish in a fixed tree over y. Block 0 also writes d_library.
+__global__ void __launch_bounds__(kBwdCols* kBwdRows)
     px_bwd_kernel(const float* __restrict__ dll, const float* __restrict__ g_logits,
                   const float* __restrict__ g_log_theta, const float* __restrict__ g_pi,
                   const float* __restrict__ g_library, bool r_full, PxGrads d, int64_t N, int64_t G) {
+  __shared__ float part[3][kBwdRows][kBwdCols + 1];  // px_r, logits bias, pi bias
   float *d_logits = d.logits, *d_library = d.library, *d_px_r = d.px_r, *d_pi = d.pi;
   const bool acc_logits = d.acc_logits, acc_library = d.acc_library, acc_r = d.acc_r, acc_pi = d.acc_pi;
+  const int tx = threadIdx.x, ty = threadIdx.y;
   if (blockIdx.x == 0 && d_library)
-    for (int64_t n = threadIdx.x; n < N; n += blockDim.x) {
+    for (int64_t n = ty * kBwdCols + tx; n < N; n += kBwdCols * kBwdRows) {
       const float v = dll ? dll[n] * g_library[n] : 0.0f;
       d_library[n] = acc_library ? d_library[n] + v : v;
     }
-  const int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (j >= G) return;
+  const int64_t j = blockIdx.x * int64_t(kBwdCols) + tx;
   float col = 0.0f, col_logits = 0.0f, col_pi = 0.0f;
-  for (int64_t n = 0; n < N; ++n) {
-    const float w = dll ? dll[n] : 0.0f;
-    const int64_t k = n * G + j;
-    if (d_logits || d.b_logits) {
-      const float v = dll ? w * g_logits[k] : 0.0f;
-      if (d_logits) d_logits[k] = acc_logits ? d_logits[k] + v : v;
-      col_logits += v;
+  if (j < G)
+    for (int64_t n = ty; n < N; n += kBwdRows) {
+      const float w = dll ? dll[n] : 0.0f;
+      const int64_t k = n * G + j;
+      if (d_logits || d.b_logits) {
+        const float v = dll ? w * g_logits[k] : 0.0f;
+        if (d_logits) d_logits[k] = acc_logits ? d_logits[k] + v : v;
+        col_logits += v;
+      }
+      if (d_pi || d.b_pi) {
+        const float v = dll ? w * g_pi[k] : 0.0f;
+        if (d_pi) d_pi[k] = acc_pi ? d_pi[k] + v : v;
+        col_pi += v;
+      }
+      if (d_px_r) {
+        const float v = dll ? w * g_log_theta[k] : 0.0f;
+        if (r_full)
+          d_px_r[k] = acc_r ? d_px_r[k] + v : v;
+        else
+          col += v;
+      }
     }
-    if (d_pi || d.b_pi) {
-      const float v = dll ? w * g_pi[k] : 0.0f;
-      if (d_pi) d_pi[k] = acc_pi ? d_pi[k] + v : v;
-      col_pi += v;
-    }
-    if (d_px_r) {
-      const float v = dll ? w * g_log_theta[k] : 0.0f;
-      if (r_full)
-        d_px_r[k] = acc_r ? d_px_r[k] + v : v;
-      else
-        col += v;
-    }
+  const bool col_sums = (d_px_r && !r_full) || d.b_logits || d.b_pi;  // uniform over the block
+  if (!col_sums) return;
+  part[0][ty][tx] = col;
+  part[1][ty][tx] = col_logits;
+  part[2][ty][tx] = col_pi;
+  __syncthreads();
+  for (int h = kBwdRows / 2; h > 0; h >>= 1) {
+    if (ty < h)
+      for (int q = 0; q < 3; ++q) part[q][ty][tx] += part[q][ty + h][tx];
+    __syncthreads();
   }
-  if (d_px_r && !r_full) d_px_r[j] = acc_r ? d_px_r[j] + col : col;
-  if (d.b_logits) d.b_logits[j] = d.acc_b_logits ? d.b_logits[j] + col_logits : col_logits;
-  if (d.b_pi) d.b_pi[j] = d.acc_b_pi ? d.b_pi[j] + col_pi : col_pi;
+  if (ty != 0 || j >= G) return;
+  if (d_px_r && !r_full) d_px_r[j] = acc_r ? d_px_r[j] + part[0][0][tx] : part[0][0][tx];
+  if (d.b_logits) d.b_logits[j] = d.acc_b_logits ? d.b_logits[j] + part[1][0][tx] : part[1][0][tx];
+  if (d.b_pi) d.b_pi[j] = d.acc_b_pi ? d.b_pi[j] + part[2][0][tx] : part[2][0][tx];
 }
 
 }  // namespace
@@ -166,8 +182,8 @@ void px_log_prob_fwd(cudaStream_t s, const float* x, const float* logits, const 
 void px_log_prob_bwd(cudaStream_t s, const float* dll, const float* g_logits, const float* g_log_theta,
                      const float* g_pi, const float* g_library, bool r_full, const PxGrads& d, int64_t N, int64_t G) {
   if (N <= 0 || G <= 0 || !(d.logits || d.library || d.px_r || d.pi || d.b_logits || d.b_pi)) return;
-  const unsigned blocks = static_cast<unsigned>((G + kColThreads - 1) / kColThreads);
-  px_bwd_kernel<<<blocks, kColThreads, 0, s>>>(dll, g_logits, g_log_theta, g_pi, g_library, r_full, d, N, G);
+  const unsigned blocks = static_cast<unsigned>((G + kBwdCols - 1) / kBwdCols);
+  px_bwd_kernel<<<blocks, dim3(kBwdCols, kBwdRows), 0, s>>>(dll, g_logits, g_log_theta, g_pi, g_library, r_full, d, N, G);
   check_launch("px_log_prob backward");
 }
 

@@ -19,31 +19,12 @@
 namespace cuvi::python {
 namespace {
 
-struct RunOptions {
-  std::string device = "auto";
-  int threads = 0;
-  uint64_t seed = 0;
-  int64_t batch_size = 128;
-};
-
-// Runs f(inference) with the model on a new backend over `data` (registered with the model's registry).
-// The data move into the inference for the call and back afterwards, also when f fails.
+// Runs f(inference) with the SCVI / LinearSCVI model on a new backend over `data`.
 template <class F>
 auto with_inference(const Model& model, MemoryData& data, const RunOptions& o, F&& f) {
-  CUVI_CHECK(o.batch_size >= 1, "batch_size must be positive");
-  nb::gil_scoped_release release;
-  std::unique_ptr<Backend> backend = make_backend(o.device, o.seed, nullptr, o.threads);
-  workflow::ScviInference inf =
-      workflow::open_scvi_inference(model.file, std::move(data.prepared), *backend, o.seed, o.batch_size);
-  struct GiveBack {
-    workflow::ScviInference& inf;
-    MemoryData& data;
-    ~GiveBack() {
-      inf.session.reset();
-      data.prepared = std::move(inf.data);
-    }
-  } give_back{inf, data};
-  return f(inf);
+  return with_session(data, o, [&](Backend& backend, workflow::PreparedData prepared) {
+    return workflow::open_scvi_inference(model.file, std::move(prepared), backend, o.seed, o.batch_size);
+  }, std::forward<F>(f));
 }
 
 int64_t index_of(const std::vector<std::string>& names, const std::string& name, const std::string& what) {

@@ -17,6 +17,35 @@
 #include "tools/workflow/scvi_sample.h"
 
 namespace cuvi::python {
+
+nb::tuple table_to_python(const workflow::ResultTable& t) {
+  nb::list columns;
+  for (const workflow::ResultColumn& c : t.columns) {
+    nb::object values;
+    const size_t n = size_t(c.size());
+    switch (c.kind) {
+      case workflow::ResultColumn::F32: {
+        std::vector<float> v(c.num.begin(), c.num.end());
+        values = nb::cast(to_numpy(std::move(v), {n}));
+        break;
+      }
+      case workflow::ResultColumn::F64:
+        values = nb::cast(to_numpy(std::vector<double>(c.num), {n}));
+        break;
+      case workflow::ResultColumn::Bool: {
+        std::vector<bool> b(n);
+        for (size_t i = 0; i < n; ++i) b[i] = c.num[i] != 0;
+        values = nb::cast(b);
+        break;
+      }
+      default:
+        values = nb::cast(c.text);
+    }
+    columns.append(nb::make_tuple(c.name, values));
+  }
+  return nb::make_tuple(t.index, columns);
+}
+
 namespace {
 
 // Runs f(inference) with the SCVI / LinearSCVI model on a new backend over `data`.
@@ -64,35 +93,6 @@ nb::ndarray<nb::numpy, float> normalized_expression(const Model& model, MemoryDa
     return inf.session->normalized_expression(opt, o.seed);
   });
   return to_numpy(std::move(x), {size_t(R), G});
-}
-
-// A result table as (index, [(name, values)]) with numpy arrays for numbers and lists for text.
-nb::tuple table_to_python(const workflow::ResultTable& t) {
-  nb::list columns;
-  for (const workflow::ResultColumn& c : t.columns) {
-    nb::object values;
-    const size_t n = size_t(c.size());
-    switch (c.kind) {
-      case workflow::ResultColumn::F32: {
-        std::vector<float> v(c.num.begin(), c.num.end());
-        values = nb::cast(to_numpy(std::move(v), {n}));
-        break;
-      }
-      case workflow::ResultColumn::F64:
-        values = nb::cast(to_numpy(std::vector<double>(c.num), {n}));
-        break;
-      case workflow::ResultColumn::Bool: {
-        std::vector<bool> b(n);
-        for (size_t i = 0; i < n; ++i) b[i] = c.num[i] != 0;
-        values = nb::cast(b);
-        break;
-      }
-      default:
-        values = nb::cast(c.text);
-    }
-    columns.append(nb::make_tuple(c.name, values));
-  }
-  return nb::make_tuple(t.index, columns);
 }
 
 nb::tuple differential_expression(const Model& model, MemoryData& data, const workflow::DeOptions& opt,

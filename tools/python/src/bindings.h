@@ -12,6 +12,7 @@
 #include "engine/backend.h"
 #include "engine/error.h"
 #include "tools/python/src/memory_counts.h"
+#include "tools/workflow/result_table.h"
 #include "tools/workflow/setup.h"
 
 namespace cuvi::python {
@@ -34,6 +35,13 @@ struct RunOptions {
   int64_t batch_size = 128;
 };
 
+// An opened inference's data, its session closed first (overloaded where the data live elsewhere).
+template <class Inference>
+workflow::PreparedData release_data(Inference& inf) {
+  inf.session.reset();
+  return std::move(inf.data);
+}
+
 // Runs f(inference) on a new backend, where open(backend, prepared) opens a model's inference session
 // over the registered data: the data move into the inference for the call and back afterwards, also
 // when f fails. Runs without the GIL.
@@ -47,10 +55,7 @@ auto with_session(MemoryData& data, const RunOptions& o, Open&& open, F&& f) {
   struct GiveBack {
     Inference& opened;
     MemoryData& data;
-    ~GiveBack() {
-      opened.session.reset();
-      data.prepared = std::move(opened.data);
-    }
+    ~GiveBack() { data.prepared = release_data(opened); }
   } give_back{inf, data};
   return f(inf);
 }
@@ -68,5 +73,9 @@ void bind_data(nb::module_& m);      // memory_data.cpp: SetupKeys, DataRegistry
 void bind_model(nb::module_& m);     // model.cpp: Model (train, read, save, history)
 void bind_analysis(nb::module_& m);  // analysis.cpp: latent, normalized expression, DE, fit, sampling, loadings
 void bind_mrvi(nb::module_& m);      // mrvi.cpp: MrviConfig, MrviModel, MRVI inference and analyses
+void bind_regvi(nb::module_& m);     // regvi.cpp: RegviKeys, RegviConfig, RegviModel, its inference and DE
+
+// A result table as (index, [(name, values)]) with numpy arrays for numbers and lists for text (analysis.cpp).
+nb::tuple table_to_python(const workflow::ResultTable& t);
 
 }  // namespace cuvi::python

@@ -1,5 +1,5 @@
 // The trained-model handles of the extension: a model's file form (SCVI / LinearSCVI in model.cpp, MRVI in
-// mrvi.cpp) plus what the last training run reported; every inference call rebuilds the model on a
+// mrvi.cpp, AmbientRegularizedSCVI in regvi.cpp) plus what the last training run reported; every inference call rebuilds the model on a
 // backend from the file form.
 #pragma once
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tools/workflow/mrvi_file.h"
+#include "tools/workflow/regvi_file.h"
 #include "tools/workflow/scvi_file.h"
 
 namespace cuvi::python {
@@ -27,6 +28,10 @@ struct Model : RunFacts {
 
 struct MrviModel : RunFacts {
   workflow::MrviFile file;
+};
+
+struct RegviModel : RunFacts {
+  workflow::RegviFile file;
 };
 
 }  // namespace cuvi::python

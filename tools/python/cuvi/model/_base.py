@@ -44,10 +44,14 @@ def _device(accelerator: str, devices="auto") -> str:
 
 
 class BaseModelClass:
-    """A model of kind `_kind` (the engine's name) exposed as scvi-tools' class `_model_name`."""
+    """A model of kind `_kind` (the engine's name) exposed as scvi-tools' class `_model_name`; `_engine` is
+    the extension's handle class of that kind (train, read, save, config, registry, history). The SCVI
+    family's option checks and configuration are the defaults; other kinds override _checked_options,
+    _config_for and _check_file."""
 
     _model_name = ""
     _kind = ""
+    _engine = _cuvi.Model
 
     def __init__(self, adata=None, **options):
         if adata is None:
@@ -90,19 +94,19 @@ class BaseModelClass:
             raise TypeError(f"{cls._model_name} got unsupported options: {', '.join(unknown)}")
         return out
 
-    def _config_for(self, data: _cuvi.Data) -> _cuvi.ScviConfig:
+    def _config_for(self, data: _cuvi.Data):
         cfg = _cuvi.ScviConfig.for_data(self._kind, data)
         for name, value in self._options.items():
             setattr(cfg, name, value)
         return cfg
 
     # ---- trained state ---------------------------------------------------------------------------
-    def _require_trained(self) -> _cuvi.Model:
+    def _require_trained(self):
         if self._model is None:
             raise RuntimeError(f"this {self._model_name} model is not trained yet; call train() first")
         return self._model
 
-    def _adopt(self, model: _cuvi.Model) -> None:
+    def _adopt(self, model) -> None:
         from ._history import history_frames
 
         self._model = model
@@ -134,13 +138,14 @@ class BaseModelClass:
         run.batch_size = int(batch_size or settings.batch_size)
         return run
 
-    def _data_for(self, adata=None, indices=None, extra_keys=()):
+    def _data_for(self, adata=None, indices=None, extra_keys=(), obs_names: bool = False):
         """(adata, registered data) for an inference call: the model's keys, genes and categories."""
         model = self._require_trained()
         adata = self.adata if adata is None else adata
         if indices is not None:
             adata = adata[np.asarray(indices)]
-        return adata, register(adata, model.registry.keys, model.registry, extra_keys, self._strict_counts)
+        return adata, register(adata, model.registry.keys, model.registry, extra_keys, self._strict_counts,
+                               obs_names)
 
     # ---- files -----------------------------------------------------------------------------------
     def save(self, dir_path: str, prefix: str | None = None, overwrite: bool = False, save_anndata: bool = False,
@@ -162,7 +167,7 @@ class BaseModelClass:
         path = dir_path if os.path.isfile(dir_path) else os.path.join(dir_path, f"{prefix or ''}{MODEL_FILE}")
         if not os.path.exists(path):
             raise ValueError(f"{path} not found (expected a directory written by save() or a .cuvi file)")
-        model = _cuvi.Model.read(path)
+        model = cls._engine.read(path)
         if adata is None:
             import anndata
 
@@ -173,10 +178,15 @@ class BaseModelClass:
         return cls._from_model(model, adata, _device(accelerator, device))
 
     @classmethod
-    def _from_model(cls, model: _cuvi.Model, adata, device: str):
+    def _check_file(cls, model) -> None:
+        """Fails when a model read from a file is not of this class (SCVI vs LinearSCVI)."""
         expected = "LinearSCVI" if cls._kind == "linear-scvi" else "SCVI"
         if model.config.model != expected:
             raise ValueError(f"the file holds an {model.config.model} model, not {expected}")
+
+    @classmethod
+    def _from_model(cls, model, adata, device: str):
+        cls._check_file(model)
         keys = model.registry.keys
         register(adata, keys, model.registry)  # genes and categories must be the model's
         store_setup(adata, cls._model_name, keys)

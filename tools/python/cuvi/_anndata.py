@@ -16,9 +16,12 @@ SETUP_KEY = "_cuvi_setup"  # adata.uns entry written by setup_anndata
 _LIST_KEYS = ("categorical_covariate_keys", "continuous_covariate_keys")
 
 
-def store_setup(adata, model_name: str, keys: _cuvi.SetupKeys, strict_counts: bool = False) -> None:
-    """Records a setup_anndata call in adata.uns (plain strings and lists, so it survives write_h5ad)."""
+def store_setup(adata, model_name: str, keys: _cuvi.SetupKeys, strict_counts: bool = False,
+                model_keys: dict | None = None) -> None:
+    """Records a setup_anndata call in adata.uns (plain strings and lists, so it survives write_h5ad);
+    model_keys: a model kind's own keys as strings (regularizedvi's purpose keys)."""
     adata.uns[SETUP_KEY] = {
+        "model_keys": {str(k): str(v) for k, v in (model_keys or {}).items()},
         "model": model_name,
         "strict_counts": bool(strict_counts),
         "layer": keys.layer,
@@ -40,6 +43,11 @@ def setup_of(adata, model_name: str) -> tuple[_cuvi.SetupKeys, bool]:
         )
     keys = make_keys(**{k: entry.get(k) for k in ("layer", "batch_key", "labels_key", "sample_key") + _LIST_KEYS})
     return keys, bool(entry.get("strict_counts", False))
+
+
+def model_keys_of(adata) -> dict:
+    """The model kind's own keys store_setup recorded (empty when none)."""
+    return {str(k): str(v) for k, v in dict(adata.uns.get(SETUP_KEY, {}).get("model_keys", {})).items()}
 
 
 def make_keys(layer=None, batch_key=None, labels_key=None, categorical_covariate_keys=None,

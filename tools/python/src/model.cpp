@@ -12,6 +12,7 @@
 #include "tools/python/src/model.h"
 #include "tools/python/src/train_relay.h"
 #include "models/mrvi/mrvi_model.h"
+#include "tools/workflow/regvi_train.h"
 #include "tools/workflow/scvi_train.h"
 
 namespace cuvi::python {
@@ -33,6 +34,7 @@ Model train(MemoryData& data, const models::ScviConfig& cfg, TrainConfig tc, con
 
 TrainConfig train_defaults(const std::string& kind) {
   if (kind == "mrvi") return models::mrvi_train_config();
+  if (kind == "regularized-scvi") return workflow::regvi_train_config();
   CUVI_CHECK(kind == "scvi" || kind == "linear-scvi", "no training defaults for model kind '" + kind + "'");
   return TrainConfig();
 }
@@ -97,7 +99,8 @@ void bind_model(nb::module_& m) {
       .def_prop_rw("gradient_clip_val", [](const TrainConfig& c) { return c.optimizer.clip_norm; },
                    [](TrainConfig& c, double v) { c.optimizer.clip_norm = v; })
       .def_static("defaults", &train_defaults, nb::arg("kind"),
-                  "The training defaults of a model kind (scvi, linear-scvi, mrvi), as its CLI uses them.");
+                  "The training defaults of a model kind (scvi, linear-scvi, mrvi, regularized-scvi), as its CLI "
+                  "uses them.");
 
   bind_run_facts(nb::class_<Model>(m, "Model", "A trained SCVI / LinearSCVI: configuration, weights, registry, history.")
       .def_static("train", &train, nb::arg("data"), nb::arg("config"), nb::arg("train_config"), nb::arg("device"),

@@ -9,7 +9,7 @@ import tempfile
 import numpy as np
 
 from .. import _cuvi
-from .._anndata import register, setup_of, store_setup, make_keys
+from .._anndata import WHERE, register, setup_of, store_setup, make_keys
 from .._settings import settings
 
 MODEL_FILE = "model.cuvi"
@@ -58,8 +58,10 @@ class BaseModelClass:
             raise ValueError(f"{self._model_name} needs the AnnData it will be trained on")
         self.adata = adata
         self._keys, self._strict_counts = setup_of(adata, self._model_name)
+        self._read_model_keys(adata)
         self._options = self._checked_options(options)
-        self._config = self._config_for(register(adata, self._keys, strict_counts=self._strict_counts))
+        self._config = self._config_for(register(adata, self._keys, extra_keys=self._extra_keys(),
+                                                 strict_counts=self._strict_counts))
         self._model = None  # _cuvi.Model once trained or loaded
         self._device = "auto"
         self.is_trained_ = False
@@ -73,6 +75,13 @@ class BaseModelClass:
         k = make_keys(**keys)
         register(adata, k, strict_counts=strict_counts)  # the readers' checks, now rather than at train()
         store_setup(adata, cls._model_name, k, strict_counts)
+
+    def _read_model_keys(self, adata) -> None:
+        """A model kind's own keys from the setup record (none for the SCVI family)."""
+
+    def _extra_keys(self) -> list[str]:
+        """obs columns every registration of this model needs beyond the SetupKeys (none by default)."""
+        return []
 
     # ---- configuration -------------------------------------------------------------------------
     @classmethod
@@ -130,6 +139,11 @@ class BaseModelClass:
     def get_var_names(self):
         return self.adata.var_names if self._model is None else list(self._model.registry.genes)
 
+    def _train_engine(self, data, config, tc, progress):
+        """A new trained model handle (the extension's train of this kind)."""
+        return self._engine.train(data, config, tc, self._device, settings.num_threads or 0, progress,
+                                  settings.progress_interval, WHERE)
+
     def _run(self, batch_size=None) -> _cuvi.RunOptions:
         run = _cuvi.RunOptions()
         run.device = self._device
@@ -144,8 +158,8 @@ class BaseModelClass:
         adata = self.adata if adata is None else adata
         if indices is not None:
             adata = adata[np.asarray(indices)]
-        return adata, register(adata, model.registry.keys, model.registry, extra_keys, self._strict_counts,
-                               obs_names)
+        return adata, register(adata, model.registry.keys, model.registry, [*self._extra_keys(), *extra_keys],
+                               self._strict_counts, obs_names)
 
     # ---- files -----------------------------------------------------------------------------------
     def save(self, dir_path: str, prefix: str | None = None, overwrite: bool = False, save_anndata: bool = False,
@@ -188,9 +202,10 @@ class BaseModelClass:
     def _from_model(cls, model, adata, device: str):
         cls._check_file(model)
         keys = model.registry.keys
-        register(adata, keys, model.registry)  # genes and categories must be the model's
-        store_setup(adata, cls._model_name, keys)
         self = cls.__new__(cls)
+        self._adopt_keys(model)
+        register(adata, keys, model.registry, self._extra_keys())  # genes and categories must be the model's
+        store_setup(adata, cls._model_name, keys, model_keys=self._stored_model_keys())
         self.adata = adata
         self._keys = keys
         self._strict_counts = False
@@ -200,6 +215,12 @@ class BaseModelClass:
         self.init_params_ = {"non_kwargs": {}, "kwargs": {}}
         self._adopt(model)
         return self
+
+    def _adopt_keys(self, model) -> None:
+        """A model kind's own keys from a model read from a file (none for the SCVI family)."""
+
+    def _stored_model_keys(self) -> dict:
+        return {}
 
     @classmethod
     def from_scvi_tools(cls, path_or_model, adata, prefix: str | None = None, accelerator: str = "auto"):

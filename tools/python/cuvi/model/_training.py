@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from .. import _cuvi
-from .._anndata import WHERE, register
+from .._anndata import register
 from .._progress import EpochProgress
 from .._settings import settings
 from ._base import _device
@@ -84,12 +84,11 @@ class UnsupervisedTrainingMixin:
                                           validation_size, batch_size, early_stopping, datasplitter_kwargs,
                                           plan_kwargs, trainer_kwargs)
         self._device = _device(accelerator, devices)
-        data = register(self.adata, self._keys, strict_counts=self._strict_counts)
+        data = register(self.adata, self._keys, extra_keys=self._extra_keys(), strict_counts=self._strict_counts)
         config = self._config_for(data)
         progress = EpochProgress(show_progress)
         try:
-            model = self._engine.train(data, config, tc, self._device, settings.num_threads or 0, progress,
-                                       settings.progress_interval, WHERE)
+            model = self._train_engine(data, config, tc, progress)
         finally:
             progress.close()
         if model.keyboard_interrupt:

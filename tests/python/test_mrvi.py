@@ -10,48 +10,24 @@ import pandas as pd
 import pytest
 
 import cuvi
-from conftest import data_file, run_cli, synthetic_counts
+from conftest import knn_accuracy, onek1k_cohort, run_cli, synthetic_counts
 
-ONEK1K = ("pbmc-onek1k-40donors", "pbmc_onek1k_40donors_7811cells.h5ad")
 N_CELLS, N_DONORS, EPOCHS = 1200, 12, 6
 
 
-def cohort() -> ad.AnnData:
-    """N_CELLS cells of the first N_DONORS donors (a seeded draw), sex and age per donor."""
-    full = ad.read_h5ad(data_file(*ONEK1K))
-    donors = sorted(full.obs["donor"].astype(str).unique())[:N_DONORS]
-    keep = np.flatnonzero(full.obs["donor"].astype(str).isin(donors).to_numpy())
-    keep = np.sort(np.random.default_rng(0).choice(keep, N_CELLS, replace=False))
-    a = full[keep].copy()
-    a.obs["donor"] = a.obs["donor"].astype(str).astype("category")
-    a.obs["sex"] = a.obs["sex"].astype(str).astype("category")
-    return a
-
-
-def knn_accuracy(x: np.ndarray, labels: np.ndarray, k: int = 15) -> float:
-    """Leave-one-out k-nearest-neighbour majority vote accuracy."""
-    d = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
-    np.fill_diagonal(d, np.inf)
-    nn = np.argsort(d, axis=1)[:, :k]
-    codes, inverse = np.unique(labels, return_inverse=True)
-    votes = np.zeros((len(x), len(codes)))
-    np.add.at(votes, (np.repeat(np.arange(len(x)), k), inverse[nn].ravel()), 1)
-    return float((votes.argmax(1) == inverse).mean())
-
-
 @pytest.fixture(scope="module")
-def trained():
+def fitted():
     cuvi.settings.progress_bar = False
     cuvi.settings.seed = 0
-    adata = cohort()
+    adata = onek1k_cohort(N_CELLS, N_DONORS)
     cuvi.model.MRVI.setup_anndata(adata, sample_key="donor")
     model = cuvi.model.MRVI(adata)
     model.train(max_epochs=EPOCHS)
     return adata, model
 
 
-def test_latents_shapes_and_cell_types(trained):
-    adata, model = trained
+def test_latents_shapes_and_cell_types(fitted):
+    adata, model = fitted
     assert model.is_trained and model.n_latent == 30
     u = model.get_latent_representation()
     z = model.get_latent_representation(give_z=True)
@@ -69,8 +45,8 @@ def test_latents_shapes_and_cell_types(trained):
     assert list(model.sample_info.index) == list(range(N_DONORS)) and "age" in model.sample_info
 
 
-def test_normalized_expression(trained):
-    adata, model = trained
+def test_normalized_expression(fitted):
+    adata, model = fitted
     x = model.get_normalized_expression(library_size=1e4)
     assert isinstance(x, pd.DataFrame) and x.shape == adata.shape
     assert list(x.index) == list(adata.obs_names) and list(x.columns) == list(adata.var_names)
@@ -80,8 +56,8 @@ def test_normalized_expression(trained):
     assert latent.shape == (adata.n_obs, 5)
 
 
-def test_local_sample_distances(trained):
-    adata, model = trained
+def test_local_sample_distances(fitted):
+    adata, model = fitted
     ds = model.get_local_sample_distances(groupby="cell_type")
     cell = ds["cell"]
     assert cell.dims == ("cell_name", "sample_x", "sample_y") and cell.shape == (adata.n_obs, N_DONORS, N_DONORS)
@@ -99,8 +75,8 @@ def test_local_sample_distances(trained):
     np.testing.assert_allclose(groups.sel(cell_type_name=first).values, d[mask].mean(0), rtol=1e-4, atol=1e-5)
 
 
-def test_differential_expression_and_abundance(trained):
-    adata, model = trained
+def test_differential_expression_and_abundance(fitted):
+    adata, model = fitted
     de = model.differential_expression(sample_cov_keys=["sex", "age"], mc_samples=5)
     assert de["effect_size"].dims == ("cell_name", "covariate")
     assert de["effect_size"].shape == (adata.n_obs, 2)
@@ -114,8 +90,8 @@ def test_differential_expression_and_abundance(trained):
     assert out["is_admissible"].shape == (adata.n_obs, N_DONORS)
 
 
-def test_save_load_round_trip(trained, tmp_path):
-    adata, model = trained
+def test_save_load_round_trip(fitted, tmp_path):
+    adata, model = fitted
     model.save(str(tmp_path / "m"), save_anndata=True)
     u, z = model.get_latent_representation(), model.get_latent_representation(give_z=True)
     back = cuvi.model.MRVI.load(str(tmp_path / "m"), adata=adata.copy())
@@ -130,8 +106,8 @@ def test_save_load_round_trip(trained, tmp_path):
         cuvi.model.SCVI.load(str(tmp_path / "m"), adata=adata.copy())
 
 
-def test_cli_parity(trained, tmp_path):
-    adata, _ = trained
+def test_cli_parity(fitted, tmp_path):
+    adata, _ = fitted
     small = adata[:400].copy()
     small.obs["donor"] = small.obs["donor"].cat.remove_unused_categories()
     path, model_path, out = tmp_path / "cohort.h5ad", tmp_path / "mrvi.cuvi", tmp_path / "lat.h5ad"

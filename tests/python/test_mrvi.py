@@ -12,7 +12,7 @@ import pytest
 import cuvi
 from conftest import knn_accuracy, onek1k_cohort, run_cli, synthetic_counts
 
-N_CELLS, N_DONORS, EPOCHS = 1200, 12, 6
+N_CELLS, N_DONORS, EPOCHS = 600, 8, 4
 
 
 @pytest.fixture(scope="module")
@@ -108,17 +108,17 @@ def test_save_load_round_trip(fitted, tmp_path):
 
 def test_cli_parity(fitted, tmp_path):
     adata, _ = fitted
-    small = adata[:400].copy()
+    small = adata[:300].copy()
     small.obs["donor"] = small.obs["donor"].cat.remove_unused_categories()
     path, model_path, out = tmp_path / "cohort.h5ad", tmp_path / "mrvi.cuvi", tmp_path / "lat.h5ad"
     small.write_h5ad(path)
-    r = run_cli("train", "mrvi", "--data", str(path), "--sample-key", "donor", "--max-epochs", "2", "--seed", "4",
+    r = run_cli("train", "mrvi", "--data", str(path), "--sample-key", "donor", "--max-epochs", "1", "--seed", "4",
                 "--out", str(model_path), "--quiet")
     assert r.returncode == 0, r.stderr
     cuvi.settings.seed = 4
     cuvi.model.MRVI.setup_anndata(small, sample_key="donor")
     python = cuvi.model.MRVI(small)
-    python.train(max_epochs=2)
+    python.train(max_epochs=1)
     cuvi.settings.seed = 0
     r = run_cli("latent", "--model", str(model_path), "--data", str(path), "--out", str(out), "--quiet")
     assert r.returncode == 0, r.stderr

@@ -12,7 +12,7 @@ import pytest
 import cuvi
 from conftest import knn_accuracy, onek1k_cohort, run_cli, synthetic_counts
 
-N_CELLS, N_DONORS, EPOCHS = 1200, 6, 15
+N_CELLS, N_DONORS, EPOCHS = 600, 8, 6
 Model = cuvi.model.AmbientRegularizedSCVI
 
 
@@ -52,7 +52,7 @@ def test_normalized_expression_and_de(fitted):
     assert mu.shape == (adata.n_obs, 3) and np.isfinite(mu).all()
     de = model.differential_expression(groupby="cell_type", group1="bmem", group2="cd4nc")
     assert set(de.index) == set(adata.var_names)
-    assert ((de["proba_de"] >= 0) & (de["proba_de"] <= 1)).all()
+    assert np.isfinite(de["bayes_factor"]).all() and ((de["proba_m1"] >= 0) & (de["proba_m1"] <= 1)).all()
     with pytest.raises(ValueError, match="transform_batch"):
         model.get_normalized_expression(transform_batch="SAMP1")
 
@@ -75,7 +75,7 @@ def test_save_load_round_trip(fitted, tmp_path):
 
 def test_cli_parity(fitted, tmp_path):
     adata, _ = fitted
-    small = adata[:400].copy()
+    small = adata[:300].copy()
     small.obs["donor"] = small.obs["donor"].cat.remove_unused_categories()
     path, model_path, out = tmp_path / "cells.h5ad", tmp_path / "rvi.cuvi", tmp_path / "lat.h5ad"
     small.write_h5ad(path)

@@ -166,7 +166,7 @@ class AmbientRegularizedSCVI(RNASeqMixin, DEMixin, UnsupervisedTrainingMixin, Ba
 
     # ---- training / inference ------------------------------------------------------------------
     def train(self, max_epochs: int | None = None, accelerator: str = "auto", devices="auto",
-              train_size: float | None = 0.9, validation_size: float | None = None, shuffle_set_split: bool = True,
+              train_size: float | None = None, validation_size: float | None = None, shuffle_set_split: bool = True,
               load_sparse_tensor: bool = False, batch_size: int = 128, early_stopping: bool = False,
               datasplitter_kwargs: dict | None = None, plan_kwargs: dict | None = None,
               early_stopping_min_delta_per_feature: float | None = None, **trainer_kwargs):

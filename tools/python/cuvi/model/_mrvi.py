@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from .. import _cuvi
-from .._anndata import register
 from ._base import BaseModelClass
 from ._inference import RNASeqMixin
 from ._training import UnsupervisedTrainingMixin
@@ -82,13 +81,8 @@ class MRVI(RNASeqMixin, UnsupervisedTrainingMixin, BaseModelClass):
     def _set_samples(self, adata) -> None:
         """sample_key, sample_order and sample_info (one obs row per sample, in registered order)."""
         self.sample_key = self._keys.sample_key
-        if self._model is not None:
-            self.sample_order = list(self._model.registry.sample_categories)
-        else:
-            column = adata.obs[self.sample_key]
-            cats = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else np.unique(
-                column.astype(str))
-            self.sample_order = [str(c) for c in cats]
+        registry = self._model.registry if self._model is not None else self._registry
+        self.sample_order = list(registry.sample_categories)
         obs = adata.obs.copy()
         codes = pd.Categorical(obs[self.sample_key].astype(str), categories=self.sample_order).codes
         obs["_scvi_sample"] = codes
@@ -129,6 +123,7 @@ class MRVI(RNASeqMixin, UnsupervisedTrainingMixin, BaseModelClass):
         return out
 
     def _config_for(self, data: _cuvi.Data) -> _cuvi.MrviConfig:
+        self._registry = data.registry
         cfg = _cuvi.MrviConfig()  # sizes (genes, samples, batches, labels) come from the data at train()
         for name, value in self._options.items():
             setattr(cfg, name, value)

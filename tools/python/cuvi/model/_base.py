@@ -33,6 +33,11 @@ def init_options(params: dict) -> dict:
     return {**named, **params.get("kwargs", {}), **params.get("model_kwargs", {})}
 
 
+def threads() -> int:
+    """CPU threads of an engine call: settings.num_threads, or all cores (as the process started with)."""
+    return int(settings.num_threads or _cuvi.default_threads)
+
+
 def _device(accelerator: str, devices="auto") -> str:
     """The engine's device for scvi-tools' accelerator/devices arguments."""
     if devices not in ("auto", 1, [0], (0,), 0, "0"):
@@ -141,13 +146,13 @@ class BaseModelClass:
 
     def _train_engine(self, data, config, tc, progress):
         """A new trained model handle (the extension's train of this kind)."""
-        return self._engine.train(data, config, tc, self._device, settings.num_threads or 0, progress,
-                                  settings.progress_interval, WHERE)
+        return self._engine.train(data, config, tc, self._device, threads(), progress, settings.progress_interval,
+                                  WHERE)
 
     def _run(self, batch_size=None) -> _cuvi.RunOptions:
         run = _cuvi.RunOptions()
         run.device = self._device
-        run.threads = settings.num_threads or 0
+        run.threads = threads()
         run.seed = settings.seed
         run.batch_size = int(batch_size or settings.batch_size)
         return run

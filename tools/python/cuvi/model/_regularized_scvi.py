@@ -7,8 +7,9 @@ from __future__ import annotations
 import warnings
 
 from .. import _cuvi
-from .._anndata import model_keys_of, register, store_setup
-from ._base import BaseModelClass
+from .._anndata import WHERE, model_keys_of, register, store_setup
+from .._settings import settings
+from ._base import BaseModelClass, threads
 from ._de import DEMixin
 from ._inference import RNASeqMixin
 from ._training import UnsupervisedTrainingMixin
@@ -158,11 +159,8 @@ class AmbientRegularizedSCVI(RNASeqMixin, DEMixin, UnsupervisedTrainingMixin, Ba
         pass  # RegviModel.read accepts single-modal RegularizedVI files only
 
     def _train_engine(self, data, config, tc, progress):
-        from .._anndata import WHERE
-        from .._settings import settings
-
-        return self._engine.train(data, self._regvi_keys, config, tc, self._device, settings.num_threads or 0,
-                                  progress, settings.progress_interval, WHERE)
+        return self._engine.train(data, self._regvi_keys, config, tc, self._device, threads(), progress,
+                                  settings.progress_interval, WHERE)
 
     # ---- training / inference ------------------------------------------------------------------
     def train(self, max_epochs: int | None = None, accelerator: str = "auto", devices="auto",

@@ -106,8 +106,8 @@ def register(adata, keys: _cuvi.SetupKeys, registry=None, extra_keys=(), strict_
     """
     element, matrix, var_names = _counts(adata, keys.layer)
     storage, values, indices, indptr = _matrix_arrays(element, matrix)
-    wanted = [keys.batch_key, keys.labels_key, keys.sample_key, *keys.categorical_covariate_keys, *keys.continuous_covariate_keys,
-              *extra_keys]
+    wanted = [keys.batch_key, keys.labels_key, keys.sample_key, *keys.categorical_covariate_keys,
+              *keys.continuous_covariate_keys, *extra_keys]
     columns = {k: _column(adata.obs[k]) for k in wanted if k and k in adata.obs.columns}
     data = _cuvi.prepare_anndata(
         where=WHERE, element=element, storage=storage, values=values, indices=indices, indptr=indptr,

@@ -102,7 +102,8 @@ void bind_model(nb::module_& m) {
                   "The training defaults of a model kind (scvi, linear-scvi, mrvi, regularized-scvi), as its CLI "
                   "uses them.");
 
-  bind_run_facts(nb::class_<Model>(m, "Model", "A trained SCVI / LinearSCVI: configuration, weights, registry, history.")
+  bind_run_facts(nb::class_<Model>(m, "Model",
+                                   "A trained SCVI / LinearSCVI: configuration, weights, registry, history.")
       .def_static("train", &train, nb::arg("data"), nb::arg("config"), nb::arg("train_config"), nb::arg("device"),
                   nb::arg("threads"), nb::arg("progress").none(), nb::arg("progress_interval"), nb::arg("source"),
                   "Trains a new model on registered data; progress(dict) is called after every epoch and, within "

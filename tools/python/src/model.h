@@ -1,6 +1,6 @@
-// The trained-model handles of the extension: a model's file form (SCVI / LinearSCVI in model.cpp, MRVI in
-// mrvi.cpp, AmbientRegularizedSCVI in regvi.cpp) plus what the last training run reported; every inference call rebuilds the model on a
-// backend from the file form.
+// The trained-model handles of the extension: a model's file form (SCVI / LinearSCVI in model.cpp, MRVI
+// in mrvi.cpp, AmbientRegularizedSCVI in regvi.cpp) plus what the last training run reported; every
+// inference call rebuilds the model on a backend from the file form.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -135,7 +135,8 @@ std::vector<std::string> differential_expression(const MrviModel& model, MemoryD
 std::vector<std::string> differential_abundance(const MrviModel& model, MemoryData& data,
                                                 const workflow::DaOptions& opt, const RunOptions& o,
                                                 const std::string& path) {
-  CUVI_CHECK(!opt.compute_log_enrichment || !opt.sample_cov_keys.empty(), "compute_log_enrichment needs sample_cov_keys");
+  CUVI_CHECK(!opt.compute_log_enrichment || !opt.sample_cov_keys.empty(),
+             "compute_log_enrichment needs sample_cov_keys");
   std::vector<std::string> warnings;
   with_mrvi(model, data, o, 0, [&](workflow::MrviInference& inf) {
     io::NetcdfWriter out(path);
@@ -225,8 +226,10 @@ void bind_mrvi(nb::module_& m) {
                         return mo;
                       },
                       nb::arg("path"))
-          .def("save", [](const MrviModel& mo, const std::string& path) { workflow::save_model_file(path, mo.file.file); },
-               nb::arg("path"))
+          .def(
+              "save",
+              [](const MrviModel& mo, const std::string& path) { workflow::save_model_file(path, mo.file.file); },
+              nb::arg("path"))
           .def_prop_ro("config", [](const MrviModel& mo) { return mo.file.config; })
           .def_prop_ro("registry", [](const MrviModel& mo) { return mo.file.file.registry; })
           .def_prop_ro("info", [](const MrviModel& mo) { return mo.file.file.info; })
@@ -268,8 +271,9 @@ void bind_mrvi(nb::module_& m) {
       .def_rw("filter_inadmissible_samples", &MrviDeOptions::filter_inadmissible_samples)
       .def_rw("outliers", &MrviDeOptions::outliers)
       .def_rw("lambd", &MrviDeOptions::lambd)
-      .def_prop_rw("delta", [](const MrviDeOptions& o) { return std::isnan(o.delta) ? std::optional<double>() : o.delta; },
-                   [](MrviDeOptions& o, std::optional<double> v) { o.delta = v ? *v : NAN; }, nb::arg().none())
+      .def_prop_rw(
+          "delta", [](const MrviDeOptions& o) { return std::isnan(o.delta) ? std::optional<double>() : o.delta; },
+          [](MrviDeOptions& o, std::optional<double> v) { o.delta = v ? *v : NAN; }, nb::arg().none())
       .def_rw("seed", &MrviDeOptions::seed);
   using workflow::DaOptions;
   nb::class_<DaOptions>(m, "MrviDaOptions", "MRVI differential_abundance options (scvi-tools' names).")

@@ -192,8 +192,10 @@ void bind_regvi(nb::module_& m) {
                         return mo;
                       },
                       nb::arg("path"))
-          .def("save", [](const RegviModel& mo, const std::string& path) { workflow::save_model_file(path, mo.file.file); },
-               nb::arg("path"))
+          .def(
+              "save",
+              [](const RegviModel& mo, const std::string& path) { workflow::save_model_file(path, mo.file.file); },
+              nb::arg("path"))
           .def_prop_ro("config", [](const RegviModel& mo) { return mo.file.config; })
           .def_prop_ro("keys", [](const RegviModel& mo) { return mo.file.keys; })
           .def_prop_ro("registry", [](const RegviModel& mo) { return mo.file.file.registry; })

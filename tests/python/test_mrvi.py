@@ -139,7 +139,7 @@ def test_bad_input():
     cuvi.model.SCVI.setup_anndata(a)
     with pytest.raises(ValueError, match="MRVI.setup_anndata"):
         cuvi.model.MRVI(a)
-    cuvi.model.MRVI.setup_anndata(a, sample_key="donor", batch_key="batch")
+    cuvi.model.MRVI.setup_anndata(a, sample_key="donor", batch_key="batch", labels_key="cell_type")
     with pytest.raises(TypeError, match="n_hiden"):
         cuvi.model.MRVI(a, n_hiden=3)
     with pytest.raises(TypeError, match="px_kwargs"):
@@ -150,6 +150,8 @@ def test_bad_input():
     with pytest.raises(RuntimeError, match="not trained"):
         model.get_latent_representation()
     model.train(max_epochs=1, batch_size=16)
+    assert model._model.config.n_labels == 3 and model._model.config.n_batch == 2  # label-guided prior on u
+    assert model.get_latent_representation(give_z=True).shape == (60, 4)
     with pytest.raises(ValueError, match="sample_cov_keys"):
         model.differential_expression()
     with pytest.raises(ValueError, match="norm"):

@@ -1,5 +1,6 @@
 """Shared fixtures of the Python package tests: where the real data and the cuvi CLI are, a small
-synthetic count matrix as AnnData, and one trained model per session (threads and seed fixed)."""
+synthetic count matrix as AnnData, a OneK1K cohort subsample, a k-NN label accuracy, and one trained
+model per session (threads and seed fixed)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,32 @@ def synthetic_counts(n_cells: int = 240, n_genes: int = 40, seed: int = 0) -> ad
     a.obs["cell_type"] = pd.Categorical(np.array(["alpha", "beta", "gamma"])[types])
     a.obs["batch"] = pd.Categorical(rng.choice(["b1", "b2"], n_cells))
     return a
+
+
+ONEK1K = ("pbmc-onek1k-40donors", "pbmc_onek1k_40donors_7811cells.h5ad")
+
+
+def onek1k_cohort(n_cells: int, n_donors: int) -> ad.AnnData:
+    """n_cells cells (a seeded draw) of the first n_donors OneK1K donors; donor and sex categorical, age int."""
+    full = ad.read_h5ad(data_file(*ONEK1K))
+    donors = sorted(full.obs["donor"].astype(str).unique())[:n_donors]
+    keep = np.flatnonzero(full.obs["donor"].astype(str).isin(donors).to_numpy())
+    keep = np.sort(np.random.default_rng(0).choice(keep, n_cells, replace=False))
+    a = full[keep].copy()
+    a.obs["donor"] = a.obs["donor"].astype(str).astype("category")
+    a.obs["sex"] = a.obs["sex"].astype(str).astype("category")
+    return a
+
+
+def knn_accuracy(x: np.ndarray, labels: np.ndarray, k: int = 15) -> float:
+    """Leave-one-out k-nearest-neighbour majority-vote accuracy of labels in the embedding x."""
+    d = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    nn = np.argsort(d, axis=1)[:, :k]
+    codes, inverse = np.unique(labels, return_inverse=True)
+    votes = np.zeros((len(x), len(codes)))
+    np.add.at(votes, (np.repeat(np.arange(len(x)), k), inverse[nn].ravel()), 1)
+    return float((votes.argmax(1) == inverse).mean())
 
 
 @pytest.fixture(autouse=True)

@@ -42,7 +42,7 @@ void differential_abundance(MrviSession& session, const PreparedData& data, cons
                             io::NetcdfWriter& out, std::vector<std::string>* warnings) {
   const SampleTable table = sample_table(data, opt.sample_cov_keys);
   const std::vector<int32_t> present = present_samples(data);
-  const int64_t N = data.data.counts.n_rows, Sp = int64_t(present.size());
+  const int64_t N = data.counts().n_rows, Sp = int64_t(present.size());
   for (const std::string& s : opt.sample_subset)
     CUVI_CHECK(std::find(table.samples.begin(), table.samples.end(), s) != table.samples.end(),
                "--sample-subset: '" + s + "' is not a sample of the model");
@@ -166,7 +166,7 @@ OutlierResult outlier_cell_sample_pairs(MrviSession& session, const PreparedData
   CUVI_CHECK(opt.quantile_threshold >= 0 && opt.quantile_threshold <= 1, "--quantile-threshold must be in [0, 1]");
   OutlierResult r;
   r.samples = present_samples(data);
-  const int64_t N = data.data.counts.n_rows, Sp = int64_t(r.samples.size());
+  const int64_t N = data.counts().n_rows, Sp = int64_t(r.samples.size());
   r.n_cells = N;
   const QuPosterior q = qu_posterior(session);
   std::vector<std::vector<int64_t>> cells(size_t(session.model().config().n_sample));

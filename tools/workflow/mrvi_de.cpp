@@ -147,7 +147,7 @@ void differential_expression(MrviSession& session, const PreparedData& data, con
                                         opt.add_batch_specific_offsets, warnings);
   models::MrviModel& model = session.model();
   const models::MrviConfig& c = model.config();
-  const int64_t N = data.data.counts.n_rows, S = int64_t(dm.samples.size()), k = int64_t(dm.names.size());
+  const int64_t N = data.counts().n_rows, S = int64_t(dm.samples.size()), k = int64_t(dm.names.size());
   const int64_t L = c.n_latent, G = c.n_genes, M = opt.mc_samples, Nb = c.n_batch;
   const bool offsets = !dm.offset_columns.empty();
 

@@ -74,9 +74,17 @@ std::vector<float> MrviSession::normalized_expression(const NormalizeOptions& op
 MrviInference open_mrvi_inference(const std::string& model_path, const std::string& data_path, Backend& backend,
                                   uint64_t seed, int64_t batch_size, const LoaderOptions& loader, bool strict_counts,
                                   int64_t counterfactual_rows) {
+  MrviFile file = read_mrvi(model_path);
+  PreparedData data = prepare_data(data_path, file.file.registry.keys, &file.file.registry, strict_counts);
+  return open_mrvi_inference(std::move(file), std::move(data), backend, seed, batch_size, loader,
+                             counterfactual_rows);
+}
+
+MrviInference open_mrvi_inference(MrviFile file, PreparedData data, Backend& backend, uint64_t seed,
+                                  int64_t batch_size, const LoaderOptions& loader, int64_t counterfactual_rows) {
   MrviInference s;
-  s.file = read_mrvi(model_path);
-  s.data = prepare_data(data_path, s.file.file.registry.keys, &s.file.file.registry, strict_counts);
+  s.file = std::move(file);
+  s.data = std::move(data);
   s.model = load_mrvi_model(s.file, backend, seed);
   encode_sample_codes(s.data);
   const size_t extra = counterfactual_rows > 0 ? counterfactual_pass_bytes(s.file.config, counterfactual_rows) : 0;

@@ -39,5 +39,9 @@ struct MrviInference {
 MrviInference open_mrvi_inference(const std::string& model_path, const std::string& data_path, Backend& backend,
                                   uint64_t seed, int64_t batch_size, const LoaderOptions& loader = {},
                                   bool strict_counts = false, int64_t counterfactual_rows = 0);
+// The same over a model file and data already registered with its registry (an AnnData in memory).
+MrviInference open_mrvi_inference(MrviFile file, PreparedData data, Backend& backend, uint64_t seed,
+                                  int64_t batch_size, const LoaderOptions& loader = {},
+                                  int64_t counterfactual_rows = 0);
 
 }  // namespace cuvi::workflow

@@ -8,7 +8,7 @@ namespace cuvi::workflow {
 std::unique_ptr<models::MrviModel> new_mrvi_model(PreparedData& data, models::MrviConfig c, Backend& backend,
                                                   uint64_t seed) {
   CUVI_CHECK(!data.sample.empty(), "MRVI needs a sample key (--sample-key)");
-  c.n_genes = data.data.counts.n_cols;
+  c.n_genes = data.counts().n_cols;
   c.n_sample = int64_t(data.registry.sample_categories.size());
   c.n_batch = int64_t(data.registry.batch_categories.size());
   c.n_labels = int64_t(data.registry.label_categories.size());

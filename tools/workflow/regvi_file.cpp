@@ -60,19 +60,28 @@ PreparedData prepare_regvi_data(const std::string& path, const RegviKeys& keys, 
 
 RegviInference open_regvi(const std::string& model_path, const std::string& data_path, Backend& backend, uint64_t seed,
                           bool strict_counts) {
-  RegviInference r;
-  r.file = read_regvi(model_path);
+  RegviFile file = read_regvi(model_path);
   std::vector<std::string> names;
-  for (const models::RegviModality& m : r.file.config.modalities) names.push_back(m.name);
-  r.data = prepare_regvi_data(data_path, r.file.keys, r.file.file.registry.keys.layer, names, &r.file.file.registry,
-                              strict_counts, &r.col0);
+  for (const models::RegviModality& m : file.config.modalities) names.push_back(m.name);
+  std::vector<int64_t> col0;
+  PreparedData data = prepare_regvi_data(data_path, file.keys, file.file.registry.keys.layer, names,
+                                         &file.file.registry, strict_counts, &col0);
+  return open_regvi(std::move(file), std::move(data), std::move(col0), backend, seed);
+}
+
+RegviInference open_regvi(RegviFile file, PreparedData data, std::vector<int64_t> col0, Backend& backend,
+                          uint64_t seed) {
+  RegviInference r;
+  r.file = std::move(file);
+  r.data = std::move(data);
+  r.col0 = std::move(col0);
   r.model = load_regvi_model(r.file, backend, seed);
   models::RegviConfig sized = r.file.config;
   const models::RegviCells cells = regvi_cells(r.data, r.file.keys, &sized);
   CUVI_CHECK(sized.n_cats_ambient == r.file.config.n_cats_ambient && sized.n_cats_nn == r.file.config.n_cats_nn &&
                  sized.n_dispersion_cats == r.file.config.n_dispersion_cats &&
                  sized.n_library_cats == r.file.config.n_library_cats,
-             data_path + ": the covariates do not match the model's registry");
+             r.data.data.path + ": the covariates do not match the model's registry");
   r.model->set_column_offsets(r.col0);
   r.model->set_cells(cells);
   return r;

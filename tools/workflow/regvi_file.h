@@ -38,6 +38,10 @@ struct RegviInference {
 };
 RegviInference open_regvi(const std::string& model_path, const std::string& data_path, Backend& backend,
                           uint64_t seed, bool strict_counts = false);
+// The same over a model file and data already registered with its keys and registry (an AnnData in
+// memory); col0 as prepare_regvi_data fills it.
+RegviInference open_regvi(RegviFile file, PreparedData data, std::vector<int64_t> col0, Backend& backend,
+                          uint64_t seed);
 // Registers a data set for a (new or stored) configuration: .h5ad for one modality; for two modalities
 // (rna + atac) an .h5mu / multiome file through the MULTIVI multiome loader. Fills col0.
 PreparedData prepare_regvi_data(const std::string& path, const RegviKeys& keys, const std::string& layer,

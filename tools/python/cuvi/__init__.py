@@ -1,4 +1,5 @@
-"""cuvi: scVI-family single-cell models (SCVI, LinearSCVI) on a fused C++/CUDA engine, used the way
+"""cuvi: scVI-family single-cell models (SCVI, LinearSCVI, MRVI,
+AmbientRegularizedSCVI) on a fused C++/CUDA engine, used the way
 scvi-tools is used: ``cuvi.model.SCVI.setup_anndata(adata, ...)``, ``cuvi.model.SCVI(adata)``, ``.train()``,
 ``.get_latent_representation()`` and the rest, with the same names, defaults and return types.
 """

@@ -17,33 +17,43 @@
 #include "tools/workflow/scvi_sample.h"
 
 namespace cuvi::python {
+
+nb::tuple table_to_python(const workflow::ResultTable& t) {
+  nb::list columns;
+  for (const workflow::ResultColumn& c : t.columns) {
+    nb::object values;
+    const size_t n = size_t(c.size());
+    switch (c.kind) {
+      case workflow::ResultColumn::F32: {
+        std::vector<float> v(c.num.begin(), c.num.end());
+        values = nb::cast(to_numpy(std::move(v), {n}));
+        break;
+      }
+      case workflow::ResultColumn::F64:
+        values = nb::cast(to_numpy(std::vector<double>(c.num), {n}));
+        break;
+      case workflow::ResultColumn::Bool: {
+        std::vector<bool> b(n);
+        for (size_t i = 0; i < n; ++i) b[i] = c.num[i] != 0;
+        values = nb::cast(b);
+        break;
+      }
+      default:
+        values = nb::cast(c.text);
+    }
+    columns.append(nb::make_tuple(c.name, values));
+  }
+  return nb::make_tuple(t.index, columns);
+}
+
 namespace {
 
-struct RunOptions {
-  std::string device = "auto";
-  int threads = 0;
-  uint64_t seed = 0;
-  int64_t batch_size = 128;
-};
-
-// Runs f(inference) with the model on a new backend over `data` (registered with the model's registry).
-// The data move into the inference for the call and back afterwards, also when f fails.
+// Runs f(inference) with the SCVI / LinearSCVI model on a new backend over `data`.
 template <class F>
 auto with_inference(const Model& model, MemoryData& data, const RunOptions& o, F&& f) {
-  CUVI_CHECK(o.batch_size >= 1, "batch_size must be positive");
-  nb::gil_scoped_release release;
-  std::unique_ptr<Backend> backend = make_backend(o.device, o.seed, nullptr, o.threads);
-  workflow::ScviInference inf =
-      workflow::open_scvi_inference(model.file, std::move(data.prepared), *backend, o.seed, o.batch_size);
-  struct GiveBack {
-    workflow::ScviInference& inf;
-    MemoryData& data;
-    ~GiveBack() {
-      inf.session.reset();
-      data.prepared = std::move(inf.data);
-    }
-  } give_back{inf, data};
-  return f(inf);
+  return with_session(data, o, [&](Backend& backend, workflow::PreparedData prepared) {
+    return workflow::open_scvi_inference(model.file, std::move(prepared), backend, o.seed, o.batch_size);
+  }, std::forward<F>(f));
 }
 
 int64_t index_of(const std::vector<std::string>& names, const std::string& name, const std::string& what) {
@@ -83,35 +93,6 @@ nb::ndarray<nb::numpy, float> normalized_expression(const Model& model, MemoryDa
     return inf.session->normalized_expression(opt, o.seed);
   });
   return to_numpy(std::move(x), {size_t(R), G});
-}
-
-// A result table as (index, [(name, values)]) with numpy arrays for numbers and lists for text.
-nb::tuple table_to_python(const workflow::ResultTable& t) {
-  nb::list columns;
-  for (const workflow::ResultColumn& c : t.columns) {
-    nb::object values;
-    const size_t n = size_t(c.size());
-    switch (c.kind) {
-      case workflow::ResultColumn::F32: {
-        std::vector<float> v(c.num.begin(), c.num.end());
-        values = nb::cast(to_numpy(std::move(v), {n}));
-        break;
-      }
-      case workflow::ResultColumn::F64:
-        values = nb::cast(to_numpy(std::vector<double>(c.num), {n}));
-        break;
-      case workflow::ResultColumn::Bool: {
-        std::vector<bool> b(n);
-        for (size_t i = 0; i < n; ++i) b[i] = c.num[i] != 0;
-        values = nb::cast(b);
-        break;
-      }
-      default:
-        values = nb::cast(c.text);
-    }
-    columns.append(nb::make_tuple(c.name, values));
-  }
-  return nb::make_tuple(t.index, columns);
 }
 
 nb::tuple differential_expression(const Model& model, MemoryData& data, const workflow::DeOptions& opt,

@@ -5,10 +5,14 @@
 #include <nanobind/ndarray.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/backend.h"
+#include "engine/error.h"
 #include "tools/python/src/memory_counts.h"
+#include "tools/workflow/result_table.h"
 #include "tools/workflow/setup.h"
 
 namespace cuvi::python {
@@ -23,6 +27,39 @@ struct MemoryData {
   std::vector<int64_t> indptr;        // their indptr as int64 (moving the vector keeps its buffer)
 };
 
+// Where and how an inference call runs.
+struct RunOptions {
+  std::string device = "auto";
+  int threads = 0;
+  uint64_t seed = 0;
+  int64_t batch_size = 128;
+};
+
+// An opened inference's data, its session closed first (overloaded where the data live elsewhere).
+template <class Inference>
+workflow::PreparedData release_data(Inference& inf) {
+  inf.session.reset();
+  return std::move(inf.data);
+}
+
+// Runs f(inference) on a new backend, where open(backend, prepared) opens a model's inference session
+// over the registered data: the data move into the inference for the call and back afterwards, also
+// when f fails. Runs without the GIL.
+template <class Open, class F>
+auto with_session(MemoryData& data, const RunOptions& o, Open&& open, F&& f) {
+  CUVI_CHECK(o.batch_size >= 1, "batch_size must be positive");
+  nb::gil_scoped_release release;
+  std::unique_ptr<Backend> backend = make_backend(o.device, o.seed, nullptr, o.threads);
+  auto inf = open(*backend, std::move(data.prepared));
+  using Inference = decltype(inf);
+  struct GiveBack {
+    Inference& opened;
+    MemoryData& data;
+    ~GiveBack() { data.prepared = release_data(opened); }
+  } give_back{inf, data};
+  return f(inf);
+}
+
 // A numpy array that owns `v` (moved, not copied) with the given shape.
 template <class T>
 nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& v, std::vector<size_t> shape) {
@@ -35,5 +72,10 @@ void bind_build(nb::module_& m);     // build.cpp: build_info, cuda_available
 void bind_data(nb::module_& m);      // memory_data.cpp: SetupKeys, DataRegistry, Data, prepare_anndata
 void bind_model(nb::module_& m);     // model.cpp: Model (train, read, save, history)
 void bind_analysis(nb::module_& m);  // analysis.cpp: latent, normalized expression, DE, fit, sampling, loadings
+void bind_mrvi(nb::module_& m);      // mrvi.cpp: MrviConfig, MrviModel, MRVI inference and analyses
+void bind_regvi(nb::module_& m);     // regvi.cpp: RegviKeys, RegviConfig, RegviModel, its inference and DE
+
+// A result table as (index, [(name, values)]) with numpy arrays for numbers and lists for text (analysis.cpp).
+nb::tuple table_to_python(const workflow::ResultTable& t);
 
 }  // namespace cuvi::python

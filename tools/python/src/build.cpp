@@ -1,6 +1,7 @@
 // What this build of the extension is: version, CUDA or CPU-only with its CUDA architecture list, host
-// instruction set, BLAS; and whether a CUDA device is usable here.
+// instruction set, BLAS; whether a CUDA device is usable here; the process's default CPU thread count.
 #include <nanobind/stl/pair.h>
+#include <omp.h>
 #include <nanobind/stl/string.h>
 
 #include "engine/backend.h"
@@ -35,6 +36,10 @@ void bind_build(nb::module_& m) {
   m.def("build_info", &build_info,
         "The build: version, cuda (bool), cuda_architectures (the list compiled for, or 'none (CPU-only build)'), "
         "host_isa, blas.");
+  // "All cores" for this process, read once at import: the engine's CPU backend takes 0 threads as
+  // omp_get_max_threads(), which a call with one thread (LinearSCVI loadings, settings.num_threads=1)
+  // would otherwise lower for every later call.
+  m.attr("default_threads") = omp_get_max_threads();
   m.def("cuda_available", &cuda_available, "(usable, reason): whether a CUDA device can be used, and if not why.");
 }
 

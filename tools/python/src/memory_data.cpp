@@ -78,9 +78,9 @@ MemoryData prepare_anndata(const std::string& where, const std::string& element,
                            std::vector<std::string> var_names, const nb::dict& obs_columns,
                            const std::vector<std::string>& all_obs_columns, const workflow::SetupKeys& keys,
                            const std::vector<std::string>& extra_keys, const workflow::DataRegistry* registry,
-                           bool strict_counts) {
+                           bool strict_counts, std::vector<std::string> obs_names) {
   std::vector<std::string> needed = extra_keys;
-  for (const std::string* k : {&keys.batch_key, &keys.labels_key})
+  for (const std::string* k : {&keys.batch_key, &keys.labels_key, &keys.sample_key})
     if (!k->empty()) needed.push_back(*k);
   for (const auto* list : {&keys.categorical_covariate_keys, &keys.continuous_covariate_keys})
     needed.insert(needed.end(), list->begin(), list->end());
@@ -97,6 +97,9 @@ MemoryData prepare_anndata(const std::string& where, const std::string& element,
   d.source = element;
   d.storage = storage;
   d.var.index = std::move(var_names);
+  CUVI_CHECK(obs_names.empty() || int64_t(obs_names.size()) == n_rows,
+             where + ": " + std::to_string(obs_names.size()) + " obs_names for " + std::to_string(n_rows) + " cells");
+  d.obs.index = std::move(obs_names);  // cell names of analyses' outputs (empty when not needed)
   for (auto [name, value] : obs_columns) {
     io::Column c = column(nb::cast<std::string>(name), nb::cast<nb::tuple>(value));
     CUVI_CHECK(c.size() == n_rows, where + ": obs column '" + c.name + "' has " + std::to_string(c.size()) +
@@ -135,6 +138,7 @@ void bind_data(nb::module_& m) {
       .def_rw("layer", &SetupKeys::layer)
       .def_rw("batch_key", &SetupKeys::batch_key)
       .def_rw("labels_key", &SetupKeys::labels_key)
+      .def_rw("sample_key", &SetupKeys::sample_key)
       .def_rw("categorical_covariate_keys", &SetupKeys::categorical_covariate_keys)
       .def_rw("continuous_covariate_keys", &SetupKeys::continuous_covariate_keys);
   nb::class_<DataRegistry>(m, "DataRegistry", "A model's data registry: keys, genes and category orders.")
@@ -142,6 +146,7 @@ void bind_data(nb::module_& m) {
       .def_ro("genes", &DataRegistry::genes)
       .def_ro("batch_categories", &DataRegistry::batch_categories)
       .def_ro("label_categories", &DataRegistry::label_categories)
+      .def_ro("sample_categories", &DataRegistry::sample_categories)
       .def_ro("covariate_categories", &DataRegistry::covariate_categories);
   nb::class_<MemoryData>(m, "Data", "An AnnData registered in memory (counts validated, columns encoded).")
       .def_prop_ro("n_cells", [](const MemoryData& d) { return d.prepared.counts().n_rows; })
@@ -157,6 +162,7 @@ void bind_data(nb::module_& m) {
         nb::arg("values"), nb::arg("indices").none(), nb::arg("indptr").none(), nb::arg("n_rows"), nb::arg("n_cols"),
         nb::arg("var_names"), nb::arg("obs_columns"), nb::arg("all_obs_columns"), nb::arg("keys"),
         nb::arg("extra_keys"), nb::arg("registry").none(), nb::arg("strict_counts"),
+        nb::arg("obs_names") = std::vector<std::string>(),
         "Validates and registers an AnnData's counts and obs columns (the file readers' checks and messages).");
   m.def("resolve_matrix", &io::resolve_matrix, nb::arg("which"), nb::arg("has_x"), nb::arg("has_raw"),
         nb::arg("layers"), nb::arg("where"), nb::arg("holder"),

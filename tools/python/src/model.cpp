@@ -2,103 +2,41 @@
 // registry, history, training facts), trained by workflow::train_scvi on a registered AnnData, read from
 // and written to the .cuvi file. Training runs without the GIL; the progress callback and Ctrl-C are
 // handled between steps (an interrupted run keeps the weights of its last finished epoch).
-#include <Python.h>
 #include <nanobind/stl/function.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
-#include <chrono>
-#include <optional>
-
 #include "engine/error.h"
 #include "tools/python/src/bindings.h"
 #include "tools/python/src/model.h"
+#include "tools/python/src/train_relay.h"
+#include "models/mrvi/mrvi_model.h"
+#include "tools/workflow/regvi_train.h"
 #include "tools/workflow/scvi_train.h"
 
 namespace cuvi::python {
 namespace {
 
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-nb::dict progress_dict(const TrainProgress& p) {
-  nb::dict d;
-  d["epoch"] = p.epoch;
-  d["max_epochs"] = p.max_epochs;
-  d["batch"] = p.batch;
-  d["n_batches"] = p.n_batches;
-  d["cells"] = p.cells;
-  d["n_cells"] = p.n_cells;
-  d["epoch_seconds"] = p.epoch_seconds;
-  d["epoch_done"] = p.epoch_done;
-  if (p.epoch_done && p.history) {
-    nb::dict last;
-    for (const auto& [k, v] : *p.history)
-      if (!v.empty()) last[k.c_str()] = v.back();
-    d["metrics"] = last;
-  }
-  return d;
-}
-
-// Between steps (GIL held): Ctrl-C or an exception from the Python callback stops the run. A
-// KeyboardInterrupt is recorded and cleared (the run ends like an interrupted scvi-tools fit); any
-// other error is kept and raised once the trainer has returned.
-struct ProgressRelay {
-  nb::object callback;
-  double interval = 0.5;
-  double last_call = 0;
-  bool keyboard_interrupt = false;
-  std::optional<nb::python_error> error;
-
-  bool operator()(const TrainProgress& p) {
-    nb::gil_scoped_acquire gil;
-    try {
-      if (PyErr_CheckSignals() != 0) throw nb::python_error();
-      const double t = now_seconds();
-      if (!callback.is_none() && (p.epoch_done || t - last_call >= interval)) {
-        last_call = t;
-        callback(progress_dict(p));
-      }
-      return true;
-    } catch (nb::python_error& e) {
-      if (e.matches(PyExc_KeyboardInterrupt)) {
-        keyboard_interrupt = true;
-      } else {
-        error.emplace(std::move(e));
-      }
-      return false;
-    }
-  }
-};
-
 Model train(MemoryData& data, const models::ScviConfig& cfg, TrainConfig tc, const std::string& device, int threads,
             nb::object progress, double progress_interval, const std::string& source) {
   cfg.validate();
-  std::string message;
-  std::unique_ptr<Backend> backend = make_backend(device, tc.seed, &message, threads);
-  ProgressRelay relay;
-  relay.callback = std::move(progress);
-  relay.interval = progress_interval;
-  tc.progress = false;  // the Python layer draws its own bar
-  tc.on_progress = [&relay](const TrainProgress& p) { return relay(p); };
   Model out;
-  {
-    nb::gil_scoped_release release;
-    workflow::ScviTraining t = workflow::train_scvi(*backend, cfg, data.prepared, tc);
-    out.file = workflow::scvi_file_of(*t.model, data.prepared.registry, t.result.history,
-                                      workflow::training_facts(*backend, tc, t.result, source));
-    out.interrupted = t.result.interrupted;
-    out.epochs_run = t.result.epochs_run;
-    out.seconds = t.result.seconds;
-    out.train_indices = t.result.split.train;
-    out.validation_indices = t.result.split.validation;
-  }
-  if (relay.error) throw *relay.error;
-  out.keyboard_interrupt = relay.keyboard_interrupt;
-  out.device = message;
+  run_training(device, threads, std::move(tc), std::move(progress), progress_interval, &out,
+               [&](Backend& backend, const TrainConfig& t) {
+                 workflow::ScviTraining run = workflow::train_scvi(backend, cfg, data.prepared, t);
+                 out.file = workflow::scvi_file_of(*run.model, data.prepared.registry, run.result.history,
+                                                   workflow::training_facts(backend, t, run.result, source));
+                 return run.result;
+               });
   return out;
+}
+
+TrainConfig train_defaults(const std::string& kind) {
+  if (kind == "mrvi") return models::mrvi_train_config();
+  if (kind == "regularized-scvi") return workflow::regvi_train_config();
+  CUVI_CHECK(kind == "scvi" || kind == "linear-scvi", "no training defaults for model kind '" + kind + "'");
+  return TrainConfig();
 }
 
 nb::dict history_of(const Model& m) {
@@ -157,9 +95,15 @@ void bind_model(nb::module_& m) {
       .def_prop_rw("weight_decay", [](const TrainConfig& c) { return c.optimizer.weight_decay; },
                    [](TrainConfig& c, double v) { c.optimizer.weight_decay = v; })
       .def_prop_rw("eps", [](const TrainConfig& c) { return c.optimizer.eps; },
-                   [](TrainConfig& c, double v) { c.optimizer.eps = v; });
+                   [](TrainConfig& c, double v) { c.optimizer.eps = v; })
+      .def_prop_rw("gradient_clip_val", [](const TrainConfig& c) { return c.optimizer.clip_norm; },
+                   [](TrainConfig& c, double v) { c.optimizer.clip_norm = v; })
+      .def_static("defaults", &train_defaults, nb::arg("kind"),
+                  "The training defaults of a model kind (scvi, linear-scvi, mrvi, regularized-scvi), as its CLI "
+                  "uses them.");
 
-  nb::class_<Model>(m, "Model", "A trained SCVI / LinearSCVI: configuration, weights, registry, history.")
+  bind_run_facts(nb::class_<Model>(m, "Model",
+                                   "A trained SCVI / LinearSCVI: configuration, weights, registry, history.")
       .def_static("train", &train, nb::arg("data"), nb::arg("config"), nb::arg("train_config"), nb::arg("device"),
                   nb::arg("threads"), nb::arg("progress").none(), nb::arg("progress_interval"), nb::arg("source"),
                   "Trains a new model on registered data; progress(dict) is called after every epoch and, within "
@@ -176,14 +120,7 @@ void bind_model(nb::module_& m) {
       .def_prop_ro("config", [](const Model& mo) { return mo.file.config; })
       .def_prop_ro("registry", [](const Model& mo) { return mo.file.registry; })
       .def_prop_ro("info", [](const Model& mo) { return mo.file.info; })
-      .def_prop_ro("history", &history_of)
-      .def_ro("interrupted", &Model::interrupted)
-      .def_ro("keyboard_interrupt", &Model::keyboard_interrupt)
-      .def_ro("epochs_run", &Model::epochs_run)
-      .def_ro("seconds", &Model::seconds)
-      .def_ro("train_indices", &Model::train_indices)
-      .def_ro("validation_indices", &Model::validation_indices)
-      .def_ro("device", &Model::device);
+      .def_prop_ro("history", &history_of));
 }
 
 }  // namespace cuvi::python

@@ -5,10 +5,14 @@
 
 NB_MODULE(_cuvi, m) {
   namespace nb = nanobind;
-  m.doc() = "cuvi's C++ engine: data registration, SCVI/LinearSCVI training, inference and analyses";
+  m.doc() =
+      "cuvi's C++ engine: data registration, SCVI/LinearSCVI/MRVI/AmbientRegularizedSCVI training, inference and "
+      "analyses";
   nb::exception<cuvi::Error>(m, "CuviError", PyExc_ValueError);
   cuvi::python::bind_build(m);
   cuvi::python::bind_data(m);
   cuvi::python::bind_model(m);
   cuvi::python::bind_analysis(m);
+  cuvi::python::bind_mrvi(m);
+  cuvi::python::bind_regvi(m);
 }

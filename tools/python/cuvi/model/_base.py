@@ -9,7 +9,7 @@ import tempfile
 import numpy as np
 
 from .. import _cuvi
-from .._anndata import register, setup_of, store_setup, make_keys
+from .._anndata import WHERE, register, setup_of, store_setup, make_keys
 from .._settings import settings
 
 MODEL_FILE = "model.cuvi"
@@ -33,6 +33,11 @@ def init_options(params: dict) -> dict:
     return {**named, **params.get("kwargs", {}), **params.get("model_kwargs", {})}
 
 
+def threads() -> int:
+    """CPU threads of an engine call: settings.num_threads, or all cores (as the process started with)."""
+    return int(settings.num_threads or _cuvi.default_threads)
+
+
 def _device(accelerator: str, devices="auto") -> str:
     """The engine's device for scvi-tools' accelerator/devices arguments."""
     if devices not in ("auto", 1, [0], (0,), 0, "0"):
@@ -44,18 +49,24 @@ def _device(accelerator: str, devices="auto") -> str:
 
 
 class BaseModelClass:
-    """A model of kind `_kind` (the engine's name) exposed as scvi-tools' class `_model_name`."""
+    """A model of kind `_kind` (the engine's name) exposed as scvi-tools' class `_model_name`; `_engine` is
+    the extension's handle class of that kind (train, read, save, config, registry, history). The SCVI
+    family's option checks and configuration are the defaults; other kinds override _checked_options,
+    _config_for and _check_file."""
 
     _model_name = ""
     _kind = ""
+    _engine = _cuvi.Model
 
     def __init__(self, adata=None, **options):
         if adata is None:
             raise ValueError(f"{self._model_name} needs the AnnData it will be trained on")
         self.adata = adata
         self._keys, self._strict_counts = setup_of(adata, self._model_name)
+        self._read_model_keys(adata)
         self._options = self._checked_options(options)
-        self._config = self._config_for(register(adata, self._keys, strict_counts=self._strict_counts))
+        self._config = self._config_for(register(adata, self._keys, extra_keys=self._extra_keys(),
+                                                 strict_counts=self._strict_counts))
         self._model = None  # _cuvi.Model once trained or loaded
         self._device = "auto"
         self.is_trained_ = False
@@ -69,6 +80,13 @@ class BaseModelClass:
         k = make_keys(**keys)
         register(adata, k, strict_counts=strict_counts)  # the readers' checks, now rather than at train()
         store_setup(adata, cls._model_name, k, strict_counts)
+
+    def _read_model_keys(self, adata) -> None:
+        """A model kind's own keys from the setup record (none for the SCVI family)."""
+
+    def _extra_keys(self) -> list[str]:
+        """obs columns every registration of this model needs beyond the SetupKeys (none by default)."""
+        return []
 
     # ---- configuration -------------------------------------------------------------------------
     @classmethod
@@ -90,19 +108,19 @@ class BaseModelClass:
             raise TypeError(f"{cls._model_name} got unsupported options: {', '.join(unknown)}")
         return out
 
-    def _config_for(self, data: _cuvi.Data) -> _cuvi.ScviConfig:
+    def _config_for(self, data: _cuvi.Data):
         cfg = _cuvi.ScviConfig.for_data(self._kind, data)
         for name, value in self._options.items():
             setattr(cfg, name, value)
         return cfg
 
     # ---- trained state ---------------------------------------------------------------------------
-    def _require_trained(self) -> _cuvi.Model:
+    def _require_trained(self):
         if self._model is None:
             raise RuntimeError(f"this {self._model_name} model is not trained yet; call train() first")
         return self._model
 
-    def _adopt(self, model: _cuvi.Model) -> None:
+    def _adopt(self, model) -> None:
         from ._history import history_frames
 
         self._model = model
@@ -126,21 +144,27 @@ class BaseModelClass:
     def get_var_names(self):
         return self.adata.var_names if self._model is None else list(self._model.registry.genes)
 
+    def _train_engine(self, data, config, tc, progress):
+        """A new trained model handle (the extension's train of this kind)."""
+        return self._engine.train(data, config, tc, self._device, threads(), progress, settings.progress_interval,
+                                  WHERE)
+
     def _run(self, batch_size=None) -> _cuvi.RunOptions:
         run = _cuvi.RunOptions()
         run.device = self._device
-        run.threads = settings.num_threads or 0
+        run.threads = threads()
         run.seed = settings.seed
         run.batch_size = int(batch_size or settings.batch_size)
         return run
 
-    def _data_for(self, adata=None, indices=None, extra_keys=()):
+    def _data_for(self, adata=None, indices=None, extra_keys=(), obs_names: bool = False):
         """(adata, registered data) for an inference call: the model's keys, genes and categories."""
         model = self._require_trained()
         adata = self.adata if adata is None else adata
         if indices is not None:
             adata = adata[np.asarray(indices)]
-        return adata, register(adata, model.registry.keys, model.registry, extra_keys, self._strict_counts)
+        return adata, register(adata, model.registry.keys, model.registry, [*self._extra_keys(), *extra_keys],
+                               self._strict_counts, obs_names)
 
     # ---- files -----------------------------------------------------------------------------------
     def save(self, dir_path: str, prefix: str | None = None, overwrite: bool = False, save_anndata: bool = False,
@@ -162,7 +186,7 @@ class BaseModelClass:
         path = dir_path if os.path.isfile(dir_path) else os.path.join(dir_path, f"{prefix or ''}{MODEL_FILE}")
         if not os.path.exists(path):
             raise ValueError(f"{path} not found (expected a directory written by save() or a .cuvi file)")
-        model = _cuvi.Model.read(path)
+        model = cls._engine.read(path)
         if adata is None:
             import anndata
 
@@ -173,14 +197,20 @@ class BaseModelClass:
         return cls._from_model(model, adata, _device(accelerator, device))
 
     @classmethod
-    def _from_model(cls, model: _cuvi.Model, adata, device: str):
+    def _check_file(cls, model) -> None:
+        """Fails when a model read from a file is not of this class (SCVI vs LinearSCVI)."""
         expected = "LinearSCVI" if cls._kind == "linear-scvi" else "SCVI"
         if model.config.model != expected:
             raise ValueError(f"the file holds an {model.config.model} model, not {expected}")
+
+    @classmethod
+    def _from_model(cls, model, adata, device: str):
+        cls._check_file(model)
         keys = model.registry.keys
-        register(adata, keys, model.registry)  # genes and categories must be the model's
-        store_setup(adata, cls._model_name, keys)
         self = cls.__new__(cls)
+        self._adopt_keys(model)
+        register(adata, keys, model.registry, self._extra_keys())  # genes and categories must be the model's
+        store_setup(adata, cls._model_name, keys, model_keys=self._stored_model_keys())
         self.adata = adata
         self._keys = keys
         self._strict_counts = False
@@ -190,6 +220,12 @@ class BaseModelClass:
         self.init_params_ = {"non_kwargs": {}, "kwargs": {}}
         self._adopt(model)
         return self
+
+    def _adopt_keys(self, model) -> None:
+        """A model kind's own keys from a model read from a file (none for the SCVI family)."""
+
+    def _stored_model_keys(self) -> dict:
+        return {}
 
     @classmethod
     def from_scvi_tools(cls, path_or_model, adata, prefix: str | None = None, accelerator: str = "auto"):

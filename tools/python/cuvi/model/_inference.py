@@ -66,6 +66,8 @@ class VAEMixin:
 
 
 class RNASeqMixin:
+    _normalize = staticmethod(_cuvi.normalized_expression)  # the model kind's binding
+
     def get_normalized_expression(self, adata=None, indices=None, transform_batch=None, gene_list=None,
                                   library_size=1, n_samples: int = 1, n_samples_overall=None, weights=None,
                                   batch_size: int | None = None, return_mean: bool = True,
@@ -83,12 +85,12 @@ class RNASeqMixin:
         batches = _batches(model, transform_batch)
         run = self._run(batch_size)
         if return_mean or n_samples == 1:
-            x = _cuvi.normalized_expression(model, data, size, int(n_samples), batches, genes, run)
+            x = self._normalize(model, data, size, int(n_samples), batches, genes, run)
         else:
             draws = []
             for s in range(n_samples):  # one draw each, from consecutive seeds
                 run.seed = int(settings.seed) + s
-                draws.append(_cuvi.normalized_expression(model, data, size, 1, batches, genes, run))
+                draws.append(self._normalize(model, data, size, 1, batches, genes, run))
             x = np.stack(draws)
             return_numpy = True
         if return_numpy:

@@ -1,6 +1,6 @@
 """train() with scvi-tools' signature and defaults, run by the engine's trainer: the same split, KL
-warm-up, Adam settings and early stopping; a tqdm bar; Ctrl-C ends training cleanly with the weights of
-the last finished epoch."""
+warm-up, Adam settings and early stopping (each model kind's defaults, as its `cuvi train` uses them);
+a tqdm bar; Ctrl-C ends training cleanly with the weights of the last finished epoch."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import warnings
 import numpy as np
 
 from .. import _cuvi
-from .._anndata import WHERE, register
+from .._anndata import register
 from .._progress import EpochProgress
 from .._settings import settings
 from ._base import _device
 
 _PLAN_KWARGS = {"lr", "weight_decay", "eps", "n_epochs_kl_warmup", "n_steps_kl_warmup"}
 _TRAINER_KWARGS = {"early_stopping_patience", "early_stopping_min_delta", "early_stopping_monitor",
-                   "enable_progress_bar", "check_val_every_n_epoch"}
+                   "enable_progress_bar", "check_val_every_n_epoch", "gradient_clip_val"}
 
 
-def _train_config(max_epochs, train_size, validation_size, batch_size, early_stopping, datasplitter_kwargs,
-                  plan_kwargs, trainer_kwargs) -> tuple[_cuvi.TrainConfig, bool]:
-    tc = _cuvi.TrainConfig()
+def _train_config(tc: _cuvi.TrainConfig, max_epochs, train_size, validation_size, batch_size, early_stopping,
+                  datasplitter_kwargs, plan_kwargs, trainer_kwargs) -> tuple[_cuvi.TrainConfig, bool]:
+    """The model kind's training defaults `tc` with scvi-tools' train() arguments applied."""
     tc.seed = int(settings.seed)
     tc.max_epochs = 0 if max_epochs is None else int(max_epochs)
     if max_epochs is not None and tc.max_epochs < 1:
@@ -56,7 +56,8 @@ def _train_config(max_epochs, train_size, validation_size, batch_size, early_sto
     unknown = sorted(set(kwargs) - _TRAINER_KWARGS)
     if unknown:
         raise TypeError(f"train() got unsupported arguments {unknown}")
-    for name in ("early_stopping_patience", "early_stopping_min_delta", "early_stopping_monitor"):
+    for name in ("early_stopping_patience", "early_stopping_min_delta", "early_stopping_monitor",
+                 "gradient_clip_val"):
         if name in kwargs:
             setattr(tc, name, kwargs[name])
     check_val = kwargs.get("check_val_every_n_epoch")
@@ -79,15 +80,15 @@ class UnsupervisedTrainingMixin:
         if self._model is not None:
             warnings.warn("train() on a trained model starts again from new weights (cuvi does not resume)",
                           UserWarning, stacklevel=2)
-        tc, show_progress = _train_config(max_epochs, train_size, validation_size, batch_size, early_stopping,
-                                          datasplitter_kwargs, plan_kwargs, trainer_kwargs)
+        tc, show_progress = _train_config(_cuvi.TrainConfig.defaults(self._kind), max_epochs, train_size,
+                                          validation_size, batch_size, early_stopping, datasplitter_kwargs,
+                                          plan_kwargs, trainer_kwargs)
         self._device = _device(accelerator, devices)
-        data = register(self.adata, self._keys, strict_counts=self._strict_counts)
+        data = register(self.adata, self._keys, extra_keys=self._extra_keys(), strict_counts=self._strict_counts)
         config = self._config_for(data)
         progress = EpochProgress(show_progress)
         try:
-            model = _cuvi.Model.train(data, config, tc, self._device, settings.num_threads or 0, progress,
-                                      settings.progress_interval, WHERE)
+            model = self._train_engine(data, config, tc, progress)
         finally:
             progress.close()
         if model.keyboard_interrupt:

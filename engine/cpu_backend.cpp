@@ -12,10 +12,15 @@
 namespace cuvi {
 namespace {
 
+// The thread count the process started with (OMP_NUM_THREADS or the cores), read once at load: a backend made
+// with n_threads = 1 calls omp_set_num_threads(1), after which omp_get_max_threads() would return 1 for every
+// later "default" backend in the same process (a Python session, a test binary).
+const int kDefaultThreads = omp_get_max_threads();
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend(uint64_t seed, int n_threads) {
-    if (n_threads <= 0) n_threads = omp_get_max_threads();
+    if (n_threads <= 0) n_threads = kDefaultThreads;
     m_ctx.device = Device::CPU;
     m_ctx.seed = seed;
     m_ctx.n_threads = n_threads;

@@ -69,6 +69,16 @@ TEST(Backend, CudaRequestWithoutDeviceFailsCleanly) {
   EXPECT_THROW(make_backend("gpu", 1), Error);
 }
 
+// A one-thread backend sets OpenMP's thread count for the process; a later backend asking for the default
+// (n_threads <= 0) must still get the count the process started with (a Python session makes several backends).
+TEST(Backend, DefaultThreadCountSurvivesAOneThreadBackend) {
+  const int initial = make_cpu_backend(1, 0)->ctx().n_threads;
+  if (initial < 2) GTEST_SKIP() << "the process starts with one thread (OMP_NUM_THREADS=1): nothing to lose";
+  EXPECT_EQ(make_cpu_backend(1, 1)->ctx().n_threads, 1);
+  EXPECT_EQ(make_cpu_backend(1, 0)->ctx().n_threads, initial);
+  EXPECT_EQ(make_cpu_backend(1, -1)->ctx().n_threads, initial);
+}
+
 TEST(Backend, StepScalarsRoundTrip) {
   auto b = make_cpu_backend(1, 1);
   StepScalars s;

@@ -43,10 +43,8 @@ StepTensors MrviModel::record(Tape& tape, const MiniBatch& mb, bool training) {
   const MrviOutputs o = m_module.forward(g, inputs(tape, mb));
   StepTensors st;
   st.loss = o.loss;
-  OpParams neg;
-  neg.f[0] = -1.0;
-  st.metrics[0] = tape.apply1("scale", {o.log_lik}, neg);  // reconstruction_loss = -log p(x|z,b)
-  st.metrics[1] = o.kl_local;                              // kl_local, unweighted
+  st.metrics[0] = o.reconstruction_loss;  // -log p(x|z,b)
+  st.metrics[1] = o.kl_local;             // kl_local, unweighted
   return st;
 }
 

@@ -37,6 +37,7 @@ struct MrviOutputs {
   TensorId kl_u = kNoTensor, kl_z = kNoTensor;         // (N) unweighted (kl_z absent without z_u_prior)
   TensorId kl_local = kNoTensor;                       // (N) kl_u + kl_z
   TensorId loss = kNoTensor;                           // (1)
+  TensorId reconstruction_loss = kNoTensor;            // (N) -log p(x | z, b)
 };
 
 class MrviModule {

@@ -40,7 +40,9 @@ MrviInputs MrviModel::inputs(Tape& tape, const MiniBatch& mb) const {
 
 StepTensors MrviModel::record(Tape& tape, const MiniBatch& mb, bool training) {
   Graph g{tape, m_params, training, nullptr};
-  const MrviOutputs o = m_module.forward(g, inputs(tape, mb));
+  MrviForwardOptions fo;
+  fo.want_kl_z = false;  // the metrics need kl_local only
+  const MrviOutputs o = m_module.forward(g, inputs(tape, mb), fo);
   StepTensors st;
   st.loss = o.loss;
   st.metrics[0] = o.reconstruction_loss;  // -log p(x|z,b)

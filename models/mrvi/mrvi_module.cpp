@@ -268,8 +268,8 @@ MrviOutputs MrviModule::forward(Graph& g, const MrviInputs& in, const MrviForwar
   o.kl_local = o.kl_u;
   if (c.z_u_prior) {
     const TensorId p_eps = g.apply("normal_log_prob", {o.eps, constant(g, m_const->zero), g.apply("exp", {g.p(m_pz_scale)})});
-    o.kl_z = g.apply("scale", {p_eps}, scale_by(-1.0));
-    o.kl_local = g.apply("add", {o.kl_u, o.kl_z});
+    if (opt.want_kl_z) o.kl_z = g.apply("scale", {p_eps}, scale_by(-1.0));
+    o.kl_local = g.apply("sub", {o.kl_u, p_eps});  // kl_u + kl_z, exactly
   }
   OpParams warm = scale_by(1.0);
   warm.i[0] = 1;  // times the device kl_weight

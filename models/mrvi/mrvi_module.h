@@ -21,6 +21,7 @@ struct MrviInputs {
 struct MrviForwardOptions {
   bool use_mean = false;  // u = qu mean and eps = qeps loc (no noise drawn)
   bool compute_loss = true;
+  bool want_kl_z = true;  // kl_z apart (the training step needs only kl_local = kl_u - log p(eps))
 };
 
 struct MrviOutputs {

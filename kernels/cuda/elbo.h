@@ -7,9 +7,18 @@
 
 namespace cuvi::cuda {
 
-// loss = mean(-log_lik + w KL_z + KL_l) with w = f * (*kl_weight, or 1 when null); rec and kl_local per cell.
+// The per-cell reconstruction inputs: rec = -(mask log_lik + mask_2 log_lik_2), a null mask counting as 1 and a
+// null log_lik_2 as absent (a second modality's likelihood).
+struct ElboRecInputs {
+  const float* log_lik;    // (N)
+  const float* mask;       // (N) or null
+  const float* log_lik_2;  // (N) or null
+  const float* mask_2;     // (N) or null
+};
+
+// loss = mean(rec + w KL_z + KL_l) with w = f * (*kl_weight, or 1 when null); rec and kl_local per cell.
 void elbo_mean_fwd(cudaStream_t s,
-                   const float* log_lik,    // (N)
+                   const ElboRecInputs& in,
                    const float* kl_z,       // (N)
                    const float* kl_l,       // (N) or null
                    float f,                 // constant factor of KL_z
@@ -19,10 +28,12 @@ void elbo_mean_fwd(cudaStream_t s,
                    float* kl_local,         // (N)
                    int64_t N);
 
-// Gradients of the three inputs from those of loss, rec and kl_local (any may be null).
+// Gradients of log_lik, kl_z, kl_l and log_lik_2 from those of loss, rec and kl_local (any may be null; the masks
+// take none).
 void elbo_mean_bwd(cudaStream_t s, const float* dloss /*(1)*/, const float* drec /*(N)*/,
-                   const float* dkl_local /*(N)*/, float f, const double* kl_weight, float* d_log_lik /*(N)*/,
-                   float* d_kl_z /*(N)*/, float* d_kl_l /*(N)*/, bool acc_log_lik, bool acc_kl_z, bool acc_kl_l,
+                   const float* dkl_local /*(N)*/, const float* mask /*(N)*/, const float* mask_2 /*(N)*/, float f,
+                   const double* kl_weight, float* d_log_lik /*(N)*/, float* d_kl_z /*(N)*/, float* d_kl_l /*(N)*/,
+                   float* d_log_lik_2 /*(N)*/, bool acc_log_lik, bool acc_kl_z, bool acc_kl_l, bool acc_log_lik_2,
                    int64_t N);
 
 }  // namespace cuvi::cuda

@@ -40,13 +40,13 @@ MrviInputs MrviModel::inputs(Tape& tape, const MiniBatch& mb) const {
 
 StepTensors MrviModel::record(Tape& tape, const MiniBatch& mb, bool training) {
   Graph g{tape, m_params, training, nullptr};
-  const MrviOutputs o = m_module.forward(g, inputs(tape, mb));
+  MrviForwardOptions fo;
+  fo.want_kl_z = false;  // the metrics need kl_local only
+  const MrviOutputs o = m_module.forward(g, inputs(tape, mb), fo);
   StepTensors st;
   st.loss = o.loss;
-  OpParams neg;
-  neg.f[0] = -1.0;
-  st.metrics[0] = tape.apply1("scale", {o.log_lik}, neg);  // reconstruction_loss = -log p(x|z,b)
-  st.metrics[1] = o.kl_local;                              // kl_local, unweighted
+  st.metrics[0] = o.reconstruction_loss;  // -log p(x|z,b)
+  st.metrics[1] = o.kl_local;             // kl_local, unweighted
   return st;
 }
 

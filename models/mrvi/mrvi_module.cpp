@@ -268,17 +268,24 @@ MrviOutputs MrviModule::forward(Graph& g, const MrviInputs& in, const MrviForwar
   o.kl_local = o.kl_u;
   if (c.z_u_prior) {
     const TensorId p_eps = g.apply("normal_log_prob", {o.eps, constant(g, m_const->zero), g.apply("exp", {g.p(m_pz_scale)})});
-    o.kl_z = g.apply("scale", {p_eps}, scale_by(-1.0));
-    o.kl_local = g.apply("add", {o.kl_u, o.kl_z});
+    if (opt.want_kl_z) o.kl_z = g.apply("scale", {p_eps}, scale_by(-1.0));
+    o.kl_local = g.apply("sub", {o.kl_u, p_eps});  // kl_u + kl_z, exactly
   }
   OpParams warm = scale_by(1.0);
   warm.i[0] = 1;  // times the device kl_weight
-  TensorId per_cell = g.apply("sub", {g.apply("scale", {o.kl_local}, warm), o.log_lik});
-  if (c.scale_observations) {
-    const TensorId inv = g.apply("embedding", {constant(g, m_const->inv_n_obs), in.sample});
-    per_cell = g.apply("mul", {per_cell, g.tape.reshape(inv, Shape{N})});
+  if (!c.scale_observations) {
+    // mean(-log_lik + kl_weight kl_local) and -log_lik, one op (kl_local is warmed as a whole: the KL_z slot).
+    const std::vector<TensorId> elbo = g.tape.apply(
+        op("elbo_mean"), {o.log_lik, o.kl_local, kNoTensor, kNoTensor, kNoTensor, kNoTensor}, warm);
+    o.loss = elbo[0];
+    o.reconstruction_loss = elbo[1];
+    return o;
   }
+  TensorId per_cell = g.apply("sub", {g.apply("scale", {o.kl_local}, warm), o.log_lik});
+  const TensorId inv = g.apply("embedding", {constant(g, m_const->inv_n_obs), in.sample});
+  per_cell = g.apply("mul", {per_cell, g.tape.reshape(inv, Shape{N})});
   o.loss = g.apply("mean_all", {per_cell});
+  o.reconstruction_loss = g.apply("scale", {o.log_lik}, scale_by(-1.0));
   return o;
 }
 

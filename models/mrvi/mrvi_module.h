@@ -21,6 +21,7 @@ struct MrviInputs {
 struct MrviForwardOptions {
   bool use_mean = false;  // u = qu mean and eps = qeps loc (no noise drawn)
   bool compute_loss = true;
+  bool want_kl_z = true;  // kl_z apart (the training step needs only kl_local = kl_u - log p(eps))
 };
 
 struct MrviOutputs {
@@ -37,6 +38,7 @@ struct MrviOutputs {
   TensorId kl_u = kNoTensor, kl_z = kNoTensor;         // (N) unweighted (kl_z absent without z_u_prior)
   TensorId kl_local = kNoTensor;                       // (N) kl_u + kl_z
   TensorId loss = kNoTensor;                           // (1)
+  TensorId reconstruction_loss = kNoTensor;            // (N) -log p(x | z, b)
 };
 
 class MrviModule {

@@ -60,13 +60,14 @@ StepTensors MultiviModel::record(Tape& tape, const MiniBatch& mb, bool training)
   Graph g{tape, m_params, training, nullptr};
   const TensorId batch = tape.input(mb.batch);
   MultiviForwardOptions fo;
-  fo.want_p = false;  // the loss works from the decoder's logits
+  fo.want_p = false;          // the loss works from the decoder's logits
+  fo.want_rec_parts = false;  // the metrics are elbo_mean's per-cell outputs
   const StepParts s = step(g, inputs(tape, mb), batch, fo);
   StepTensors st;
   st.loss = s.loss;
   st.objective = s.objective;
-  st.metrics[0] = tape.apply1("add", {s.vae.rec_expr, s.vae.rec_acc});  // reconstruction_loss
-  st.metrics[1] = s.vae.kl_paired == kNoTensor ? s.vae.kl_z : tape.apply1("add", {s.vae.kl_z, s.vae.kl_paired});
+  st.metrics[0] = s.vae.reconstruction_loss;  // rec_expr + rec_acc
+  st.metrics[1] = s.vae.kl_local;             // kl_z + kl_paired, unweighted
   return st;
 }
 

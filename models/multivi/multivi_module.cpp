@@ -177,17 +177,21 @@ MultiviOutputs MultiviModule::forward(Graph& g, const MultiviInputs& in, const M
     ll_expr = g.apply("nb_log_prob", {o.x_rna, o.px_rate, o.theta}, params_f({1e-8}));
   else
     ll_expr = g.apply("poisson_log_prob", {o.x_rna, o.px_rate});
-  o.rec_expr = g.apply("scale", {g.apply("mul", {ll_expr, o.mask_expr})}, params_f({-1.0}));
-  o.rec_acc = g.apply("scale", {g.apply("mul", {ll_acc, o.mask_acc})}, params_f({-1.0}));
   o.kl_z = g.apply("kl_normal", {o.qz_m, o.qz_v, kNoTensor, kNoTensor});
-  TensorId per_cell = g.apply("add", {o.rec_expr, o.rec_acc});
+  o.kl_paired = pair_penalty(g, o);
+  // mean(-(mask_expr ll_expr + mask_acc ll_acc) + kl_weight KL_z + penalty) and the per-cell metrics, one op.
   OpParams warm;
   warm.f[0] = 1.0;
   warm.i[0] = 1;  // times the device kl_weight
-  per_cell = g.apply("add", {per_cell, g.apply("scale", {o.kl_z}, warm)});
-  o.kl_paired = pair_penalty(g, o);
-  if (o.kl_paired != kNoTensor) per_cell = g.apply("add", {per_cell, o.kl_paired});
-  o.loss = g.apply("mean_all", {per_cell});
+  const std::vector<TensorId> elbo = g.tape.apply(
+      op("elbo_mean"), {ll_expr, o.kl_z, o.kl_paired, o.mask_expr, ll_acc, o.mask_acc}, warm);
+  o.loss = elbo[0];
+  o.reconstruction_loss = elbo[1];
+  o.kl_local = elbo[2];
+  if (opt.want_rec_parts) {
+    o.rec_expr = g.apply("scale", {g.apply("mul", {ll_expr, o.mask_expr})}, params_f({-1.0}));
+    o.rec_acc = g.apply("scale", {g.apply("mul", {ll_acc, o.mask_acc})}, params_f({-1.0}));
+  }
   return o;
 }
 

@@ -31,10 +31,12 @@ struct MultiviOutputs {
   TensorId p = kNoTensor;                                // (N, R) accessibility probabilities (want_p)
   TensorId px_scale = kNoTensor, px_rate = kNoTensor, px_dropout = kNoTensor;  // (N, G)
   TensorId theta = kNoTensor;                            // (G)
-  TensorId rec_expr = kNoTensor, rec_acc = kNoTensor;    // (N) masked reconstruction losses
+  TensorId rec_expr = kNoTensor, rec_acc = kNoTensor;    // (N) masked reconstruction losses (want_rec_parts)
   TensorId kl_z = kNoTensor;                             // (N) KL of the joint posterior, unweighted
   TensorId kl_paired = kNoTensor;                        // (N) modality pair penalty (0 rows: none)
   TensorId loss = kNoTensor;                             // (1) mean(rec + kl_weight * kl_z + penalty)
+  TensorId reconstruction_loss = kNoTensor;              // (N) rec_expr + rec_acc
+  TensorId kl_local = kNoTensor;                         // (N) kl_z + kl_paired, unweighted
 };
 
 struct MultiviForwardOptions {
@@ -42,6 +44,7 @@ struct MultiviForwardOptions {
   bool decode = true;        // run the decoders (not needed for latents)
   bool z_from_mean = false;  // decode from qz_m (scvi-tools' use_z_mean) instead of a sample
   bool want_p = true;        // materialise p = sigmoid(logits) (the loss works from the logits)
+  bool want_rec_parts = true;  // rec_expr and rec_acc apart (the training step needs only their sum)
 };
 
 class MultiviModule {

@@ -196,7 +196,7 @@ StepTensors RegviModel::record(Tape& tape, const MiniBatch& mb, bool training) {
   StepTensors st;
   st.loss = o.loss;
   st.metrics[0] = o.recon;  // reconstruction_loss
-  st.metrics[1] = o.kl_l == kNoTensor ? o.kl_z : tape.apply1("add", {o.kl_z, o.kl_l});  // kl_local, unweighted
+  st.metrics[1] = o.kl_local;  // kl_z + kl_l, unweighted
   return st;
 }
 

@@ -2,7 +2,7 @@
 //   inference  x~ = log1p(x) [|| cont] -> q(z_m), q(l_m) with l = ls + w (log max(sum x, 1) - glm) + enc;
 //   generative rho = softplus(W h(z [|| cont], nn one-hots) + b), mu = e^l (rho + bg) Y,
 //              theta = exp(m + sigma eps) per cell and feature, x ~ GammaPoisson(theta, theta / mu);
-//   loss       mean_n(sum_m mask (recon + kl_weight KL_z + KL_l)) + (global terms) / N.
+//   loss       mean_n(sum_m mask (recon + kl_weight KL_z + KL_l)) + (global terms) / N (the mean: op elbo_mean).
 #include "models/regularized_vi/regvi_module.h"
 
 #include <algorithm>
@@ -321,26 +321,36 @@ RegviOutputs RegviModule::forward(Graph& g, const RegviInputs& in, TensorId glob
   }
   if (!opt.compute_loss) return o;
 
-  // Local terms, masked per modality in the multimodal model.
+  // Local terms, masked per modality in the multimodal model. The reconstruction terms go into elbo_mean (first
+  // modality, then the second, or the masked sum of the others when there are more than two).
+  auto masked = [&](const RegviModalityOut& mo, TensorId t) {
+    return mo.mask == kNoTensor ? t : g.apply("mul", {t, mo.mask});
+  };
+  TensorId ll_2 = M > 1 ? o.m[1].log_lik : kNoTensor, mask_2 = M > 1 ? o.m[1].mask : kNoTensor;
+  if (M > 2) {
+    ll_2 = masked(o.m[1], ll_2);
+    for (size_t i = 2; i < M; ++i) ll_2 = g.apply("add", {ll_2, masked(o.m[i], o.m[i].log_lik)});
+    mask_2 = kNoTensor;
+  }
   for (size_t i = 0; i < M; ++i) {
-    RegviModalityOut& mo = o.m[i];
-    auto masked = [&](TensorId t) { return mo.mask == kNoTensor ? t : g.apply("mul", {t, mo.mask}); };
-    const TensorId rec = masked(g.apply("scale", {mo.log_lik}, scale_by(-1.0)));
-    o.recon = o.recon == kNoTensor ? rec : g.apply("add", {o.recon, rec});
+    const RegviModalityOut& mo = o.m[i];
     if (mo.kl_z != kNoTensor) {
-      const TensorId kz = masked(mo.kl_z);
+      const TensorId kz = masked(mo, mo.kl_z);
       o.kl_z = o.kl_z == kNoTensor ? kz : g.apply("add", {o.kl_z, kz});
     }
     if (mo.kl_l != kNoTensor) {
-      const TensorId kl = masked(mo.kl_l);
+      const TensorId kl = masked(mo, mo.kl_l);
       o.kl_l = o.kl_l == kNoTensor ? kl : g.apply("add", {o.kl_l, kl});
     }
   }
   if (c.latent_mode == "single_encoder") o.kl_z = g.apply("kl_normal", {o.qz_m, o.qz_v, kNoTensor, kNoTensor});
+  // mean(recon + kl_weight KL_z + KL_l), recon and KL_z + KL_l per cell, one op (warm-up on KL_z only).
   OpParams warm = scale_by(1.0);
-  warm.i[0] = 1;  // times the device kl_weight (warm-up on KL_z only)
-  TensorId per_cell = g.apply("add", {o.recon, g.apply("scale", {o.kl_z}, warm)});
-  if (o.kl_l != kNoTensor) per_cell = g.apply("add", {per_cell, o.kl_l});
+  warm.i[0] = 1;  // times the device kl_weight
+  const std::vector<TensorId> elbo =
+      g.tape.apply(op("elbo_mean"), {o.m[0].log_lik, o.kl_z, o.kl_l, o.m[0].mask, ll_2, mask_2}, warm);
+  o.recon = elbo[1];
+  o.kl_local = elbo[2];
 
   // Global terms (§6), each without its parameter-free constant.
   auto acc = [&](TensorId t) { o.global = o.global == kNoTensor ? t : g.apply("add", {o.global, t}); };
@@ -406,7 +416,7 @@ RegviOutputs RegviModule::forward(Graph& g, const RegviInputs& in, TensorId glob
       acc(g.apply("scale", {g.apply("sum_all", {sq})}, scale_by(c.decoder_cov_weight_l2)));
     }
   }
-  o.loss = g.apply("mean_all", {per_cell});
+  o.loss = elbo[0];
   if (o.global != kNoTensor) {
     o.loss = g.apply("add", {o.loss, g.apply("scale", {o.global}, scale_by(inv_n_obs))});
     if (global_const != kNoTensor) o.loss = g.apply("add", {o.loss, global_const});

@@ -48,6 +48,7 @@ struct RegviOutputs {
   TensorId recon = kNoTensor;      // (N) sum_m mask * -log p(x_m | ...)
   TensorId kl_z = kNoTensor;       // (N) sum_m mask * KL_z,m
   TensorId kl_l = kNoTensor;       // (N) sum_m mask * KL_l,m
+  TensorId kl_local = kNoTensor;   // (N) kl_z + kl_l
   TensorId global = kNoTensor;     // (1) sum of the global terms (without constants), not yet / N
   TensorId loss = kNoTensor;       // (1)
 };

@@ -150,7 +150,8 @@ ScviOutputs ScviModule::forward(Graph& g, const ScviInputs& in, const ScviForwar
   OpParams w;
   w.f[0] = 1.0;
   w.i[0] = 1;
-  const std::vector<TensorId> elbo = g.tape.apply(op("elbo_mean"), {o.log_lik, o.kl_z, o.kl_l}, w);
+  const std::vector<TensorId> elbo = g.tape.apply(op("elbo_mean"),
+                                                  {o.log_lik, o.kl_z, o.kl_l, kNoTensor, kNoTensor, kNoTensor}, w);
   o.loss = elbo[0];
   o.reconstruction_loss = elbo[1];
   o.kl_local = elbo[2];

@@ -33,36 +33,50 @@ void linear_fwd(const T* x,           // (N, K)
   }
 }
 
+// Columns per strip of the row-streaming reductions below: each strip walks dy row by row (unit
+// stride) and sums every column in row order, so the sums are those of a column-by-column loop.
+constexpr int64_t kLinearStrip = 256;
+
 // Any of dx, dw, db may be null. acc_*: add into the buffer instead of overwriting it.
 template <class T>
 void linear_bwd(const T* x, const T* w, const int32_t* codes, const T* dy,  // dy: (N, M)
                 T* dx, T* dw, T* db, bool acc_x, bool acc_w, bool acc_b,
                 int64_t N, int64_t K, int64_t C, int64_t M, int64_t J) {
-  const int64_t ldw = K + C;
+  const int64_t ldw = K + C, strips = (M + kLinearStrip - 1) / kLinearStrip;
   if (dx) gemm<T>(false, false, N, K, M, dy, M, w, ldw, dx, K, acc_x);
   if (dw) {
     gemm<T>(true, false, M, K, N, dy, M, x, K, dw, ldw, acc_w);
     if (C > 0) {
+      // dW[m, K + c] += dy[n, m] for every code c of row n, in the order (n, j) of each entry.
 #pragma omp parallel for schedule(static)
-      for (int64_t m = 0; m < M; ++m) {
-        T* row = dw + m * ldw + K;
+      for (int64_t s = 0; s < strips; ++s) {
+        const int64_t m0 = s * kLinearStrip, m1 = m0 + kLinearStrip < M ? m0 + kLinearStrip : M;
         if (!acc_w)
-          for (int64_t c = 0; c < C; ++c) row[c] = T(0);
+          for (int64_t m = m0; m < m1; ++m)
+            for (int64_t c = 0; c < C; ++c) dw[m * ldw + K + c] = T(0);
         if (!codes) continue;
         for (int64_t n = 0; n < N; ++n)
           for (int64_t j = 0; j < J; ++j) {
             const int32_t c = codes[n * J + j];
-            if (c >= 0) row[c] += dy[n * M + m];
+            if (c < 0) continue;
+            T* col = dw + K + c;
+            const T* dyr = dy + n * M;
+            for (int64_t m = m0; m < m1; ++m) col[m * ldw] += dyr[m];
           }
       }
     }
   }
   if (db) {
 #pragma omp parallel for schedule(static)
-    for (int64_t m = 0; m < M; ++m) {
-      double s = acc_b ? static_cast<double>(db[m]) : 0.0;
-      for (int64_t n = 0; n < N; ++n) s += static_cast<double>(dy[n * M + m]);
-      db[m] = static_cast<T>(s);
+    for (int64_t s = 0; s < strips; ++s) {
+      const int64_t m0 = s * kLinearStrip, width = m0 + kLinearStrip < M ? kLinearStrip : M - m0;
+      double sum[kLinearStrip];
+      for (int64_t k = 0; k < width; ++k) sum[k] = acc_b ? static_cast<double>(db[m0 + k]) : 0.0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* dyr = dy + n * M + m0;
+        for (int64_t k = 0; k < width; ++k) sum[k] += static_cast<double>(dyr[k]);
+      }
+      for (int64_t k = 0; k < width; ++k) db[m0 + k] = static_cast<T>(sum[k]);
     }
   }
 }

@@ -56,10 +56,14 @@ template <class T>
 void unary_bwd(int kind, double a, const T* x, const T* y, const T* dy, T* dx, bool accumulate, int64_t n) {
   unary_dispatch(kind, [&](auto k) {
     constexpr int K = decltype(k)::value;
+    if (accumulate) {
 #pragma omp parallel for schedule(static) if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) {
-      const double g = double(dy[i]) * unary_deriv_vec<K>(double(x[i]), double(y[i]), a);
-      dx[i] = static_cast<T>(accumulate ? double(dx[i]) + g : g);
+      for (int64_t i = 0; i < n; ++i)
+        dx[i] = static_cast<T>(double(dx[i]) + double(dy[i]) * unary_deriv_vec<K>(double(x[i]), double(y[i]), a));
+    } else {
+#pragma omp parallel for schedule(static) if (n > 32768)
+      for (int64_t i = 0; i < n; ++i)
+        dx[i] = static_cast<T>(double(dy[i]) * unary_deriv_vec<K>(double(x[i]), double(y[i]), a));
     }
   });
 }

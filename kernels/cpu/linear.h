@@ -7,6 +7,10 @@
 
 namespace cuvi::cpu {
 
+// Columns per strip of the row-streaming loops below: each strip walks the rows with unit stride and
+// treats every column in the same order as a column-by-column loop would (the same sums).
+constexpr int64_t kLinearStrip = 256;
+
 template <class T>
 void linear_fwd(const T* x,           // (N, K)
                 const T* w,           // (M, K + C)
@@ -17,25 +21,27 @@ void linear_fwd(const T* x,           // (N, K)
   const int64_t ldw = K + C;
   gemm<T>(false, true, N, M, K, x, K, w, ldw, y, M, false);
   if (!b && !codes) return;
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
-    T* yr = y + n * M;
-    for (int64_t m = 0; m < M; ++m) {
-      double v = static_cast<double>(yr[m]);
-      if (b) v += static_cast<double>(b[m]);
+  // y[n, m] = (x W^T)[n, m] + b[m] + sum_j W[m, K + codes[n, j]], summed in double in that order.
+  const int64_t strips = (M + kLinearStrip - 1) / kLinearStrip;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t s = 0; s < strips; ++s) {
+      const int64_t m0 = s * kLinearStrip, width = m0 + kLinearStrip < M ? kLinearStrip : M - m0;
+      T* yr = y + n * M + m0;
+      double v[kLinearStrip];
+      for (int64_t k = 0; k < width; ++k) v[k] = static_cast<double>(yr[k]);
+      if (b)
+        for (int64_t k = 0; k < width; ++k) v[k] += static_cast<double>(b[m0 + k]);
       if (codes)
         for (int64_t j = 0; j < J; ++j) {
           const int32_t c = codes[n * J + j];
-          if (c >= 0) v += static_cast<double>(w[m * ldw + K + c]);
+          if (c < 0) continue;
+          const T* col = w + m0 * ldw + K + c;
+          for (int64_t k = 0; k < width; ++k) v[k] += static_cast<double>(col[k * ldw]);
         }
-      yr[m] = static_cast<T>(v);
+      for (int64_t k = 0; k < width; ++k) yr[k] = static_cast<T>(v[k]);
     }
-  }
 }
-
-// Columns per strip of the row-streaming reductions below: each strip walks dy row by row (unit
-// stride) and sums every column in row order, so the sums are those of a column-by-column loop.
-constexpr int64_t kLinearStrip = 256;
 
 // Any of dx, dw, db may be null. acc_*: add into the buffer instead of overwriting it.
 template <class T>

@@ -48,7 +48,8 @@ CUVI_VMATH void philox_blocks(uint64_t seed, uint32_t step, uint32_t stream, uin
 
 // Box-Muller on word pairs (u1[j], u2[j]) as philox_normal computes it, in vector math: c = r cos a and
 // s = r sin a with r = sqrt(-2 log u1), a = 2 pi u2, rounded to float. unsure[j] is set where c or s
-// might round to another float than the correctly computed double does; returns whether any is.
+// lies within kNormalRecheckMargin of a float rounding boundary, i.e. where philox_normal's double (glibc
+// log, sin, cos) might round to another float; returns whether any is.
 CUVI_VMATH int32_t box_muller_pairs(const uint32_t* w_u1, const uint32_t* w_u2,  // (n)
                                     float* c, float* s, int32_t* unsure,         // (n)
                                     int n) {

@@ -200,16 +200,17 @@ CUVI_VMATH double vm_log1pmx(double d) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Square root for x = 0 and finite x >= 2^-1000 (callers bound x), within an ulp or two: std::sqrt keeps a loop
-// scalar where errno is kept (the call for negative x). 1/sqrt x from the exponent-halving bit guess
-// (relative error below 0.035), four Newton steps g (3 - x g^2)/2 (0.035 -> 2e-3 -> 5e-6 -> 4e-11 ->
-// rounding), then s = x g corrected once by g (x - s^2)/2.
+// Square root for x = 0, +inf and x >= 2^-1000 (callers bound x), within an ulp or two: std::sqrt
+// keeps a loop scalar where errno is kept (the call for negative x). 1/sqrt x from the exponent-halving
+// bit guess (relative error below 0.035), four Newton steps g (3 - x g^2)/2 (0.035 -> 2e-3 -> 5e-6 ->
+// 4e-11 -> rounding), then s = x g corrected once by g (x - s^2)/2. 0 and inf are passed through (the
+// guess overflows there).
 CUVI_VMATH double vm_sqrt(double x) {
   double g = vm_from_bits(0x5FE6EB50C7B537A9ull - (vm_bits(x) >> 1));
 #pragma GCC unroll 4
   for (int i = 0; i < 4; ++i) g = g * (1.5 - (0.5 * x) * (g * g));
   const double s = x * g;
-  return vm_select(x == 0.0, x, s + (0.5 * g) * (x - s * s));  // (the guess at 0 overflows)
+  return vm_select((x == 0.0) | (x == kVmInf), x, s + (0.5 * g) * (x - s * s));
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -93,6 +93,8 @@ TEST(Vmath, SqrtAgreesWithLongDouble) {
   EXPECT_LT(worst_rel(vm_sqrt, [](LD x) { return sqrtl(x); }, 1e-300, 1e300, false), 4 * kU);
   EXPECT_EQ(vm_sqrt(0.0), 0.0);
   EXPECT_EQ(vm_sqrt(4.0), 2.0);
+  EXPECT_EQ(vm_sqrt(std::numeric_limits<double>::infinity()), std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(std::isnan(vm_sqrt(std::numeric_limits<double>::quiet_NaN())));
 }
 
 // float(vm_sqrt(x)) is sqrtf(x) for every float in [1, 4): the bits of the result depend only on the

@@ -9,6 +9,10 @@
 
 #include "engine/backend.h"
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace cuvi {
 namespace {
 
@@ -33,9 +37,18 @@ class CpuBackend final : public Backend {
     return "cpu (" + std::to_string(m_ctx.n_threads) + " thread" + (m_ctx.n_threads == 1 ? "" : "s") + ", " +
            cpu_blas_description() + ")";
   }
+  // Large buffers (the arenas) on 2 MiB boundaries and, on Linux, marked for transparent huge pages:
+  // their first touch then takes one fault per 2 MiB instead of per 4 KiB, and the (B, G) element
+  // passes miss the TLB far less. A hint only: where it is refused, ordinary pages serve.
   void* allocate(size_t bytes) override {
-    void* p = std::aligned_alloc(256, align256(bytes));
+    constexpr size_t kHuge = size_t(2) << 20;
+    const bool huge = bytes >= 2 * kHuge;
+    const size_t align = huge ? kHuge : 256, size = (align256(bytes) + align - 1) / align * align;
+    void* p = std::aligned_alloc(align, size);
     if (!p) fail("out of host memory allocating " + std::to_string(bytes) + " bytes");
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (huge) madvise(p, size, MADV_HUGEPAGE);
+#endif
     return p;
   }
   void deallocate(void* ptr) override { std::free(ptr); }

@@ -30,17 +30,39 @@ CUVI_HD AdamConstants adam_constants(double lr, double beta1, double beta2, doub
   return c;
 }
 
+// The square root of the update: sqrtf; the CPU passes a correctly rounded one that its loops vectorise.
+struct AdamSqrtf {
+  static CUVI_HD float of(float x) { return sqrtf(x); }
+};
+
+// Forced inline on the host: a call left in the CPU element loop keeps it scalar.
+#if defined(__CUDACC__)
+#define CUVI_ADAM_INLINE CUVI_HD
+#else
+#define CUVI_ADAM_INLINE inline __attribute__((always_inline))
+#endif
+
+// Coupled L2 enters the gradient, decoupled decay shrinks the parameter (before the moments).
+CUVI_ADAM_INLINE float adam_coupled_grad(const AdamConstants& c, float p, float g) { return g + c.weight_decay * p; }
+CUVI_ADAM_INLINE float adam_decoupled_shrink(const AdamConstants& c, float p) { return p * (1.f - c.lr * c.weight_decay); }
+
+// The moments and the step, given the (clipped, decayed) gradient g.
+template <class Sqrt = AdamSqrtf>
+CUVI_ADAM_INLINE void adam_moments_step(const AdamConstants& c, float& p, float g, float& m, float& v) {
+  m = m + (1.f - c.beta1) * (g - m);  // torch.lerp with weight < 0.5
+  v = v * c.beta2 + (1.f - c.beta2) * g * g;
+  const float denom = Sqrt::of(v) / c.bias_correction2_sqrt + c.eps;
+  p = p + (-c.step_size) * (m / denom);
+}
+
 CUVI_HD void adam_update(const AdamConstants& c, float& p, float g, float& m, float& v) {
   g *= c.grad_scale;
   if (c.decoupled) {
-    p *= 1.f - c.lr * c.weight_decay;
+    p = adam_decoupled_shrink(c, p);
   } else if (c.weight_decay != 0.f) {
-    g += c.weight_decay * p;
+    g = adam_coupled_grad(c, p, g);
   }
-  m = m + (1.f - c.beta1) * (g - m);  // torch.lerp with weight < 0.5
-  v = v * c.beta2 + (1.f - c.beta2) * g * g;
-  const float denom = sqrtf(v) / c.bias_correction2_sqrt + c.eps;
-  p = p + (-c.step_size) * (m / denom);
+  adam_moments_step(c, p, g, m, v);
 }
 
 }  // namespace cuvi

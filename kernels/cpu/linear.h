@@ -7,6 +7,10 @@
 
 namespace cuvi::cpu {
 
+// Columns per strip of the row-streaming loops below: each strip walks the rows with unit stride and
+// treats every column in the same order as a column-by-column loop would (the same sums).
+constexpr int64_t kLinearStrip = 256;
+
 template <class T>
 void linear_fwd(const T* x,           // (N, K)
                 const T* w,           // (M, K + C)
@@ -17,20 +21,26 @@ void linear_fwd(const T* x,           // (N, K)
   const int64_t ldw = K + C;
   gemm<T>(false, true, N, M, K, x, K, w, ldw, y, M, false);
   if (!b && !codes) return;
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
-    T* yr = y + n * M;
-    for (int64_t m = 0; m < M; ++m) {
-      double v = static_cast<double>(yr[m]);
-      if (b) v += static_cast<double>(b[m]);
+  // y[n, m] = (x W^T)[n, m] + b[m] + sum_j W[m, K + codes[n, j]], summed in double in that order.
+  const int64_t strips = (M + kLinearStrip - 1) / kLinearStrip;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t s = 0; s < strips; ++s) {
+      const int64_t m0 = s * kLinearStrip, width = m0 + kLinearStrip < M ? kLinearStrip : M - m0;
+      T* yr = y + n * M + m0;
+      double v[kLinearStrip];
+      for (int64_t k = 0; k < width; ++k) v[k] = static_cast<double>(yr[k]);
+      if (b)
+        for (int64_t k = 0; k < width; ++k) v[k] += static_cast<double>(b[m0 + k]);
       if (codes)
         for (int64_t j = 0; j < J; ++j) {
           const int32_t c = codes[n * J + j];
-          if (c >= 0) v += static_cast<double>(w[m * ldw + K + c]);
+          if (c < 0) continue;
+          const T* col = w + m0 * ldw + K + c;
+          for (int64_t k = 0; k < width; ++k) v[k] += static_cast<double>(col[k * ldw]);
         }
-      yr[m] = static_cast<T>(v);
+      for (int64_t k = 0; k < width; ++k) yr[k] = static_cast<T>(v[k]);
     }
-  }
 }
 
 // Any of dx, dw, db may be null. acc_*: add into the buffer instead of overwriting it.
@@ -38,31 +48,41 @@ template <class T>
 void linear_bwd(const T* x, const T* w, const int32_t* codes, const T* dy,  // dy: (N, M)
                 T* dx, T* dw, T* db, bool acc_x, bool acc_w, bool acc_b,
                 int64_t N, int64_t K, int64_t C, int64_t M, int64_t J) {
-  const int64_t ldw = K + C;
+  const int64_t ldw = K + C, strips = (M + kLinearStrip - 1) / kLinearStrip;
   if (dx) gemm<T>(false, false, N, K, M, dy, M, w, ldw, dx, K, acc_x);
   if (dw) {
     gemm<T>(true, false, M, K, N, dy, M, x, K, dw, ldw, acc_w);
     if (C > 0) {
+      // dW[m, K + c] += dy[n, m] for every code c of row n, in the order (n, j) of each entry.
 #pragma omp parallel for schedule(static)
-      for (int64_t m = 0; m < M; ++m) {
-        T* row = dw + m * ldw + K;
+      for (int64_t s = 0; s < strips; ++s) {
+        const int64_t m0 = s * kLinearStrip, m1 = m0 + kLinearStrip < M ? m0 + kLinearStrip : M;
         if (!acc_w)
-          for (int64_t c = 0; c < C; ++c) row[c] = T(0);
+          for (int64_t m = m0; m < m1; ++m)
+            for (int64_t c = 0; c < C; ++c) dw[m * ldw + K + c] = T(0);
         if (!codes) continue;
         for (int64_t n = 0; n < N; ++n)
           for (int64_t j = 0; j < J; ++j) {
             const int32_t c = codes[n * J + j];
-            if (c >= 0) row[c] += dy[n * M + m];
+            if (c < 0) continue;
+            T* col = dw + K + c;
+            const T* dyr = dy + n * M;
+            for (int64_t m = m0; m < m1; ++m) col[m * ldw] += dyr[m];
           }
       }
     }
   }
   if (db) {
 #pragma omp parallel for schedule(static)
-    for (int64_t m = 0; m < M; ++m) {
-      double s = acc_b ? static_cast<double>(db[m]) : 0.0;
-      for (int64_t n = 0; n < N; ++n) s += static_cast<double>(dy[n * M + m]);
-      db[m] = static_cast<T>(s);
+    for (int64_t s = 0; s < strips; ++s) {
+      const int64_t m0 = s * kLinearStrip, width = m0 + kLinearStrip < M ? kLinearStrip : M - m0;
+      double sum[kLinearStrip];
+      for (int64_t k = 0; k < width; ++k) sum[k] = acc_b ? static_cast<double>(db[m0 + k]) : 0.0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* dyr = dy + n * M + m0;
+        for (int64_t k = 0; k < width; ++k) sum[k] += static_cast<double>(dyr[k]);
+      }
+      for (int64_t k = 0; k < width; ++k) db[m0 + k] = static_cast<T>(sum[k]);
     }
   }
 }

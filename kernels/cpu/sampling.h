@@ -4,10 +4,12 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/common/likelihood.h"
 #include "kernels/common/philox.h"
 #include "kernels/common/sampling.h"
+#include "kernels/cpu/philox_normal_fill.h"
 
 namespace cuvi::cpu {
 
@@ -39,13 +41,17 @@ void normal_rsample_bwd(const T* v, const T* eps,
   }
 }
 
-// eps[e] = philox_normal(seed, step, stream, e).
+// eps[e] = philox_normal(seed, step, stream, e); float through the vectorised fill (same values).
 template <class T>
 void randn_fill(uint64_t seed, uint32_t step, uint32_t stream,
                 T* eps,  // (n)
                 int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    philox_normal_fill_f32(seed, step, stream, eps, n);
+  } else {
 #pragma omp parallel for schedule(static) if (n > 32768)
-  for (int64_t e = 0; e < n; ++e) eps[e] = static_cast<T>(philox_normal(seed, step, stream, static_cast<uint64_t>(e)));
+    for (int64_t e = 0; e < n; ++e) eps[e] = static_cast<T>(philox_normal(seed, step, stream, static_cast<uint64_t>(e)));
+  }
 }
 
 // mask[e] = 1/(1-p) where philox_keep, else 0 (inverted dropout).

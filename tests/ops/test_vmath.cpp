@@ -2,6 +2,7 @@
 // GammaPoisson rows of kernels/cpu/likelihood.h against the element-by-element reference path.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -63,6 +64,49 @@ TEST(Vmath, ElementaryFunctionsAgreeWithLongDouble) {
   EXPECT_LT(worst_rel([](double d) { return vm_log1pmx(-d); }, [](LD d) { return log1pmx_ref(-d); }, 1e-8, 0.999,
                       false),
             8 * kU);
+}
+
+// vm_sincos on [0, 2 pi] (the Box-Muller angles) and out to 1e5; relative to max(|ref|, 2^-30), the
+// smallest |sin| or |cos| a Box-Muller angle 2 pi (u + 1/2)/2^32 can have (it is never within 2 pi 2^-33
+// of a multiple of pi/2).
+TEST(Vmath, SinCosAgreeWithLongDouble) {
+  double worst = 0;
+  const int n = 200000;
+  for (int i = 0; i <= n; ++i) {
+    for (double x : {6.283185307179586 * double(i) / n, std::exp(std::log(1e-8) + std::log(1e13) * double(i) / n)}) {
+      for (double v : {x, -x}) {
+        if (std::fabs(v) > 1e5) continue;
+        const VmSinCos sc = vm_sincos(v);
+        const LD rs = sinl(LD(v)), rc = cosl(LD(v));
+        const LD floor = 9.313225746154785e-10L;  // 2^-30
+        worst = std::max(worst, double(std::fabs(LD(sc.sin) - rs) / std::max(std::fabs(rs), floor)));
+        worst = std::max(worst, double(std::fabs(LD(sc.cos) - rc) / std::max(std::fabs(rc), floor)));
+      }
+    }
+  }
+  EXPECT_LT(worst, 8 * kU);
+  EXPECT_EQ(vm_sincos(0.0).sin, 0.0);
+  EXPECT_EQ(vm_sincos(0.0).cos, 1.0);
+}
+
+TEST(Vmath, SqrtAgreesWithLongDouble) {
+  EXPECT_LT(worst_rel(vm_sqrt, [](LD x) { return sqrtl(x); }, 1e-300, 1e300, false), 4 * kU);
+  EXPECT_EQ(vm_sqrt(0.0), 0.0);
+  EXPECT_EQ(vm_sqrt(4.0), 2.0);
+  EXPECT_EQ(vm_sqrt(std::numeric_limits<double>::infinity()), std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(std::isnan(vm_sqrt(std::numeric_limits<double>::quiet_NaN())));
+}
+
+// float(vm_sqrt(x)) is sqrtf(x) for every float in [1, 4): the bits of the result depend only on the
+// mantissa and the parity of the exponent (vm_sqrt scales exactly by powers of 4), so this covers every
+// finite float (the CPU Adam update relies on it, kernels/cpu/adam.h).
+TEST(Vmath, SqrtRoundsToSqrtfForEveryFloatMantissa) {
+  int64_t mismatches = 0;
+  for (float x = 1.0f; x < 4.0f; x = std::nextafter(x, 8.0f))
+    mismatches += float(vm_sqrt(double(x))) != std::sqrt(x);
+  EXPECT_EQ(mismatches, 0);
+  for (float x : {0.0f, 1e-45f, 1.17549435e-38f, 3.4028235e38f, 2.5e-7f, 123456.7f})
+    EXPECT_EQ(float(vm_sqrt(double(x))), std::sqrt(x)) << x;
 }
 
 TEST(Vmath, SpecialValues) {

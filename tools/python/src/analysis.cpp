@@ -56,12 +56,6 @@ auto with_inference(const Model& model, MemoryData& data, const RunOptions& o, F
   }, std::forward<F>(f));
 }
 
-int64_t index_of(const std::vector<std::string>& names, const std::string& name, const std::string& what) {
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == name) return int64_t(i);
-  fail(what + " '" + name + "' is not one the model was trained with");
-}
-
 nb::ndarray<nb::numpy, float> latent(const Model& model, MemoryData& data, bool give_mean, int64_t mc_samples,
                                      const RunOptions& o) {
   CUVI_CHECK(mc_samples >= 1, "mc_samples must be at least 1");
@@ -77,16 +71,7 @@ nb::ndarray<nb::numpy, float> normalized_expression(const Model& model, MemoryDa
                                                     const std::vector<std::string>& transform_batch,
                                                     const std::vector<std::string>& genes, const RunOptions& o) {
   const workflow::DataRegistry& reg = model.file.registry;
-  workflow::NormalizeOptions opt;
-  opt.library_latent = !library_size;
-  if (library_size) {
-    CUVI_CHECK(*library_size > 0, "library_size must be positive or 'latent'");
-    opt.library_size = *library_size;
-  }
-  opt.n_samples = n_samples;
-  for (const auto& b : transform_batch)
-    opt.transform_batches.push_back(index_of(reg.batch_categories, b, "transform_batch"));
-  for (const auto& g : genes) opt.genes.push_back(index_of(reg.genes, g, "gene"));
+  const workflow::NormalizeOptions opt = normalize_options(reg, library_size, n_samples, transform_batch, genes);
   const int64_t R = data.prepared.counts().n_rows;
   const size_t G = genes.empty() ? reg.genes.size() : genes.size();
   std::vector<float> x = with_inference(model, data, o, [&](workflow::ScviInference& inf) {
@@ -151,6 +136,29 @@ nb::ndarray<nb::numpy, float> loadings(const Model& model) {
 }
 
 }  // namespace
+
+int64_t index_of(const std::vector<std::string>& names, const std::string& name, const std::string& what) {
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return int64_t(i);
+  fail(what + " '" + name + "' is not one the model was trained with");
+}
+
+workflow::NormalizeOptions normalize_options(const workflow::DataRegistry& reg, std::optional<double> library_size,
+                                             int64_t n_samples, const std::vector<std::string>& transform_batch,
+                                             const std::vector<std::string>& genes) {
+  workflow::NormalizeOptions opt;
+  opt.library_latent = !library_size;
+  if (library_size) {
+    CUVI_CHECK(*library_size > 0, "library_size must be positive or 'latent'");
+    opt.library_size = *library_size;
+  }
+  CUVI_CHECK(n_samples >= 1, "n_samples must be at least 1");
+  opt.n_samples = n_samples;
+  for (const auto& b : transform_batch)
+    opt.transform_batches.push_back(index_of(reg.batch_categories, b, "transform_batch"));
+  for (const auto& g : genes) opt.genes.push_back(index_of(reg.genes, g, "gene"));
+  return opt;
+}
 
 void bind_analysis(nb::module_& m) {
   nb::class_<RunOptions>(m, "RunOptions", "Where and how an inference call runs.")

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "engine/error.h"
 #include "tools/python/src/memory_counts.h"
 #include "tools/workflow/result_table.h"
+#include "tools/workflow/session.h"
 #include "tools/workflow/setup.h"
 
 namespace cuvi::python {
@@ -74,6 +76,15 @@ void bind_model(nb::module_& m);     // model.cpp: Model (train, read, save, his
 void bind_analysis(nb::module_& m);  // analysis.cpp: latent, normalized expression, DE, fit, sampling, loadings
 void bind_mrvi(nb::module_& m);      // mrvi.cpp: MrviConfig, MrviModel, MRVI inference and analyses
 void bind_regvi(nb::module_& m);     // regvi.cpp: RegviKeys, RegviConfig, RegviModel, its inference and DE
+
+// The position of `name` in a trained model's `names` (genes, batches, ...), or a one-line error naming `what`.
+int64_t index_of(const std::vector<std::string>& names, const std::string& name, const std::string& what);
+
+// get_normalized_expression's arguments as the workflow's options (library_size none: the latent library),
+// checked against the model's registry; every model's binding uses it (analysis.cpp).
+workflow::NormalizeOptions normalize_options(const workflow::DataRegistry& reg, std::optional<double> library_size,
+                                             int64_t n_samples, const std::vector<std::string>& transform_batch,
+                                             const std::vector<std::string>& genes);
 
 // A result table as (index, [(name, values)]) with numpy arrays for numbers and lists for text (analysis.cpp).
 nb::tuple table_to_python(const workflow::ResultTable& t);

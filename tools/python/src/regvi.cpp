@@ -81,19 +81,7 @@ nb::ndarray<nb::numpy, float> normalized_expression(const RegviModel& model, Mem
   const workflow::DataRegistry& reg = model.file.file.registry;
   CUVI_CHECK(transform_batch.empty(), "transform_batch has no effect on AmbientRegularizedSCVI (its decoder is "
                                       "batch-free); leave it None");
-  workflow::NormalizeOptions opt;
-  opt.library_latent = !library_size;
-  if (library_size) {
-    CUVI_CHECK(*library_size > 0, "library_size must be positive or 'latent'");
-    opt.library_size = *library_size;
-  }
-  CUVI_CHECK(n_samples >= 1, "n_samples must be at least 1");
-  opt.n_samples = n_samples;
-  for (const auto& g : genes) {
-    auto it = std::find(reg.genes.begin(), reg.genes.end(), g);
-    CUVI_CHECK(it != reg.genes.end(), "gene '" + g + "' is not one the model was trained with");
-    opt.genes.push_back(int64_t(it - reg.genes.begin()));
-  }
+  const workflow::NormalizeOptions opt = normalize_options(reg, library_size, n_samples, {}, genes);
   const int64_t R = data.prepared.counts().n_rows;
   const size_t G = genes.empty() ? reg.genes.size() : genes.size();
   std::vector<float> x = with_regvi(model, data, o, [&](RegviOpened& op) {

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include "models/layers/elbo.h"
+
 namespace cuvi::models {
 namespace {
 
@@ -271,16 +273,18 @@ MrviOutputs MrviModule::forward(Graph& g, const MrviInputs& in, const MrviForwar
     if (opt.want_kl_z) o.kl_z = g.apply("scale", {p_eps}, scale_by(-1.0));
     o.kl_local = g.apply("sub", {o.kl_u, p_eps});  // kl_u + kl_z, exactly
   }
-  OpParams warm = scale_by(1.0);
-  warm.i[0] = 1;  // times the device kl_weight
   if (!c.scale_observations) {
     // mean(-log_lik + kl_weight kl_local) and -log_lik, one op (kl_local is warmed as a whole: the KL_z slot).
-    const std::vector<TensorId> elbo = g.tape.apply(
-        op("elbo_mean"), {o.log_lik, o.kl_local, kNoTensor, kNoTensor, kNoTensor, kNoTensor}, warm);
-    o.loss = elbo[0];
-    o.reconstruction_loss = elbo[1];
+    ElboTerms t;
+    t.log_lik = o.log_lik;
+    t.kl_z = o.kl_local;
+    const Elbo elbo = elbo_mean(g, t);
+    o.loss = elbo.loss;
+    o.reconstruction_loss = elbo.reconstruction_loss;
     return o;
   }
+  OpParams warm = scale_by(1.0);
+  warm.i[0] = 1;  // times the device kl_weight
   TensorId per_cell = g.apply("sub", {g.apply("scale", {o.kl_local}, warm), o.log_lik});
   const TensorId inv = g.apply("embedding", {constant(g, m_const->inv_n_obs), in.sample});
   per_cell = g.apply("mul", {per_cell, g.tape.reshape(inv, Shape{N})});

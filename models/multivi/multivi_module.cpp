@@ -5,6 +5,8 @@
 // binarised regions (one fused op), Jeffreys penalty with std = var^(1/4).
 #include "models/multivi/multivi_module.h"
 
+#include "models/layers/elbo.h"
+
 namespace cuvi::models {
 namespace {
 
@@ -180,14 +182,10 @@ MultiviOutputs MultiviModule::forward(Graph& g, const MultiviInputs& in, const M
   o.kl_z = g.apply("kl_normal", {o.qz_m, o.qz_v, kNoTensor, kNoTensor});
   o.kl_paired = pair_penalty(g, o);
   // mean(-(mask_expr ll_expr + mask_acc ll_acc) + kl_weight KL_z + penalty) and the per-cell metrics, one op.
-  OpParams warm;
-  warm.f[0] = 1.0;
-  warm.i[0] = 1;  // times the device kl_weight
-  const std::vector<TensorId> elbo = g.tape.apply(
-      op("elbo_mean"), {ll_expr, o.kl_z, o.kl_paired, o.mask_expr, ll_acc, o.mask_acc}, warm);
-  o.loss = elbo[0];
-  o.reconstruction_loss = elbo[1];
-  o.kl_local = elbo[2];
+  const Elbo elbo = elbo_mean(g, {ll_expr, o.kl_z, o.kl_paired, o.mask_expr, ll_acc, o.mask_acc});
+  o.loss = elbo.loss;
+  o.reconstruction_loss = elbo.reconstruction_loss;
+  o.kl_local = elbo.kl_local;
   if (opt.want_rec_parts) {
     o.rec_expr = g.apply("scale", {g.apply("mul", {ll_expr, o.mask_expr})}, params_f({-1.0}));
     o.rec_acc = g.apply("scale", {g.apply("mul", {ll_acc, o.mask_acc})}, params_f({-1.0}));

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/layers/elbo.h"
+
 namespace cuvi::models {
 namespace {
 
@@ -345,12 +347,9 @@ RegviOutputs RegviModule::forward(Graph& g, const RegviInputs& in, TensorId glob
   }
   if (c.latent_mode == "single_encoder") o.kl_z = g.apply("kl_normal", {o.qz_m, o.qz_v, kNoTensor, kNoTensor});
   // mean(recon + kl_weight KL_z + KL_l), recon and KL_z + KL_l per cell, one op (warm-up on KL_z only).
-  OpParams warm = scale_by(1.0);
-  warm.i[0] = 1;  // times the device kl_weight
-  const std::vector<TensorId> elbo =
-      g.tape.apply(op("elbo_mean"), {o.m[0].log_lik, o.kl_z, o.kl_l, o.m[0].mask, ll_2, mask_2}, warm);
-  o.recon = elbo[1];
-  o.kl_local = elbo[2];
+  const Elbo elbo = elbo_mean(g, {o.m[0].log_lik, o.kl_z, o.kl_l, o.m[0].mask, ll_2, mask_2});
+  o.recon = elbo.reconstruction_loss;
+  o.kl_local = elbo.kl_local;
 
   // Global terms (§6), each without its parameter-free constant.
   auto acc = [&](TensorId t) { o.global = o.global == kNoTensor ? t : g.apply("add", {o.global, t}); };
@@ -416,7 +415,7 @@ RegviOutputs RegviModule::forward(Graph& g, const RegviInputs& in, TensorId glob
       acc(g.apply("scale", {g.apply("sum_all", {sq})}, scale_by(c.decoder_cov_weight_l2)));
     }
   }
-  o.loss = elbo[0];
+  o.loss = elbo.loss;
   if (o.global != kNoTensor) {
     o.loss = g.apply("add", {o.loss, g.apply("scale", {o.global}, scale_by(inv_n_obs))});
     if (global_const != kNoTensor) o.loss = g.apply("add", {o.loss, global_const});

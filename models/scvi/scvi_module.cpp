@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "models/layers/elbo.h"
+
 namespace cuvi::models {
 
 ScviModule::ScviModule(const ScviConfig& config) : m_config(config), m_layout(CovariateLayout::of(config)) {
@@ -146,15 +148,15 @@ ScviOutputs ScviModule::forward(Graph& g, const ScviInputs& in, const ScviForwar
     const TensorId pv = g.apply("linear", {empty, g.p(m_lib_vars), kNoTensor, in.batch});
     o.kl_l = g.apply("kl_normal", {o.ql_m, o.ql_v, pm, pv});
   }
-  // mean(-log_lik + kl_weight KL_z + KL_l) and the per-cell metrics, one op (KL_z times the device kl_weight).
-  OpParams w;
-  w.f[0] = 1.0;
-  w.i[0] = 1;
-  const std::vector<TensorId> elbo = g.tape.apply(op("elbo_mean"),
-                                                  {o.log_lik, o.kl_z, o.kl_l, kNoTensor, kNoTensor, kNoTensor}, w);
-  o.loss = elbo[0];
-  o.reconstruction_loss = elbo[1];
-  o.kl_local = elbo[2];
+  // mean(-log_lik + kl_weight KL_z + KL_l) and the per-cell metrics, one op.
+  ElboTerms t;
+  t.log_lik = o.log_lik;
+  t.kl_z = o.kl_z;
+  t.kl_l = o.kl_l;
+  const Elbo elbo = elbo_mean(g, t);
+  o.loss = elbo.loss;
+  o.reconstruction_loss = elbo.reconstruction_loss;
+  o.kl_local = elbo.kl_local;
   return o;
 }
 

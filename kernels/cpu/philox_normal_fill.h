@@ -18,31 +18,17 @@ constexpr int kNormalChunkBlocks = 256;
 // 2^-40 relative; about 2 in 10^5 elements land this close to a boundary.
 constexpr double kNormalRecheckMargin = 0x1p-40;
 
-// The four words of Philox blocks b0 .. b0 + nb - 1 (nb <= kNormalChunkBlocks), one block per lane.
+// The four words of Philox blocks b0 .. b0 + nb - 1 (nb <= kNormalChunkBlocks), one block per lane: the shared
+// philox_block, inlined, vectorises across lanes.
 CUVI_VMATH void philox_blocks(uint64_t seed, uint32_t step, uint32_t stream, uint64_t b0, int nb,
                               uint32_t* w0, uint32_t* w1, uint32_t* w2, uint32_t* w3) {  // (nb) each
-  const uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
 #pragma omp simd
   for (int i = 0; i < nb; ++i) {
-    const uint64_t block = b0 + static_cast<uint64_t>(i);
-    uint32_t c0 = static_cast<uint32_t>(block), c1 = static_cast<uint32_t>(block >> 32), c2 = stream, c3 = step;
-    uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-#pragma GCC unroll 10
-    for (int r = 0; r < 10; ++r) {
-      const uint64_t p0 = static_cast<uint64_t>(M0) * c0, p1 = static_cast<uint64_t>(M1) * c2;
-      const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
-      const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
-      c0 = hi1 ^ c1 ^ k0;
-      c1 = lo1;
-      c2 = hi0 ^ c3 ^ k1;
-      c3 = lo0;
-      k0 += W0;
-      k1 += W1;
-    }
-    w0[i] = c0;
-    w1[i] = c1;
-    w2[i] = c2;
-    w3[i] = c3;
+    const Philox4 b = philox_block(seed, step, stream, b0 + static_cast<uint64_t>(i));
+    w0[i] = b.v[0];
+    w1[i] = b.v[1];
+    w2[i] = b.v[2];
+    w3[i] = b.v[3];
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/reduce.h"
 
 namespace cuvi::cpu {
 
@@ -72,19 +73,7 @@ void linear_bwd(const T* x, const T* w, const int32_t* codes, const T* dy,  // d
       }
     }
   }
-  if (db) {
-#pragma omp parallel for schedule(static)
-    for (int64_t s = 0; s < strips; ++s) {
-      const int64_t m0 = s * kLinearStrip, width = m0 + kLinearStrip < M ? kLinearStrip : M - m0;
-      double sum[kLinearStrip];
-      for (int64_t k = 0; k < width; ++k) sum[k] = acc_b ? static_cast<double>(db[m0 + k]) : 0.0;
-      for (int64_t n = 0; n < N; ++n) {
-        const T* dyr = dy + n * M + m0;
-        for (int64_t k = 0; k < width; ++k) sum[k] += static_cast<double>(dyr[k]);
-      }
-      for (int64_t k = 0; k < width; ++k) db[m0 + k] = static_cast<T>(sum[k]);
-    }
-  }
+  if (db) sum_cols<T>(dy, nullptr, db, 1.0, acc_b, N, M);  // rows in order per column, in double
 }
 
 }  // namespace cuvi::cpu

@@ -128,23 +128,13 @@ void px_log_prob_bwd(const T* dll,  // (N) or null
       if (d_px_r && r_full) put(d_px_r + k, acc_r, scaled(g_log_theta, k));
     }
   }
-  // Per-gene sums over rows, (G)-shaped px_r and the two biases: each column adds its rows in row order; a
-  // thread owns a strip of columns and streams the rows through it (contiguous reads, vectorisable).
+  // Per-gene sums over rows, (G)-shaped px_r and the two biases: sum_cols with dll as the row weight (rows in
+  // order per gene); no dll: zero gradients.
   auto column_sum = [&](const T* g, T* dst, bool accumulate) {
-    constexpr int64_t kStrip = 512;
-#pragma omp parallel for schedule(static)
-    for (int64_t j0 = 0; j0 < G; j0 += kStrip) {
-      const int64_t len = std::min(kStrip, G - j0);
-      double s[kStrip];
-      for (int64_t j = 0; j < len; ++j) s[j] = 0;
-      if (dll)
-        for (int64_t n = 0; n < N; ++n) {
-          const double w = static_cast<double>(dll[n]);
-          const T* gr = g + n * G + j0;
-          for (int64_t j = 0; j < len; ++j) s[j] += w * static_cast<double>(gr[j]);
-        }
-      for (int64_t j = 0; j < len; ++j) put(dst + j0 + j, accumulate, s[j]);
-    }
+    if (dll)
+      sum_cols<T>(g, nullptr, dst, 1.0, accumulate, N, G, dll);
+    else if (!accumulate)
+      std::fill(dst, dst + G, T(0));
   };
   if (d_px_r && !r_full) column_sum(g_log_theta, d_px_r, acc_r);
   if (d_b_logits) column_sum(g_logits, d_b_logits, acc_b_logits);

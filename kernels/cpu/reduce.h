@@ -50,12 +50,14 @@ void sum_rows(const T* x,  // (N, F)
   for (int64_t n = 0; n < N; ++n) store(y + n, alpha * row_dot(x + n * F, w ? w + n * F : nullptr, F), accumulate);
 }
 
-// y[f] (+)= alpha * sum_n x[n, f] * w[n, f]; each thread owns a block of columns and walks all rows.
+// y[f] (+)= alpha * sum_n x[n, f] * w[n, f], or x[n, f] * row_w[n] (at most one of w, row_w); each thread owns a
+// block of columns and walks all rows in order.
 template <class T>
 void sum_cols(const T* x,  // (N, F)
               const T* w,  // (N, F) or null (1)
               T* y,        // (F)
-              double alpha, bool accumulate, int64_t N, int64_t F) {
+              double alpha, bool accumulate, int64_t N, int64_t F,
+              const T* row_w = nullptr) {  // (N) or null (1)
 #pragma omp parallel for schedule(static) if (N * F > kParallelMin)
   for (int64_t f0 = 0; f0 < F; f0 += kColBlock) {
     const int64_t width = std::min(kColBlock, F - f0);
@@ -66,6 +68,9 @@ void sum_cols(const T* x,  // (N, F)
       if (w) {
         const T* wr = w + n * F + f0;
         for (int64_t j = 0; j < width; ++j) acc[j] += static_cast<double>(xr[j]) * static_cast<double>(wr[j]);
+      } else if (row_w) {
+        const double r = static_cast<double>(row_w[n]);
+        for (int64_t j = 0; j < width; ++j) acc[j] += r * static_cast<double>(xr[j]);
       } else {
         for (int64_t j = 0; j < width; ++j) acc[j] += static_cast<double>(xr[j]);
       }
